@@ -1,0 +1,182 @@
+// Package api serves callgate's management API over Connect: callback
+// configs, deliveries, channels and (for the operator) tenants.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/callgate/callgate/core/apierr"
+	"github.com/callgate/callgate/core/auth"
+	"github.com/callgate/callgate/core/reqid"
+	"github.com/callgate/callgate/core/store"
+	callgatev1 "github.com/callgate/callgate/proto/callgate/v1"
+	"github.com/callgate/callgate/proto/callgate/v1/callgatev1connect"
+)
+
+// ConfigStore is what ConfigService needs of the store.
+type ConfigStore interface {
+	AddCallbackConfig(ctx context.Context, c store.CallbackConfig) (store.CallbackConfig, error)
+	DeleteCallbackConfigByURL(ctx context.Context, tenantID, url string) (string, error)
+	ListCallbackConfigs(ctx context.Context, tenantID string) ([]store.CallbackConfig, error)
+}
+
+// The seed's operate types.
+const (
+	operateAdd    = 1
+	operateDelete = 2
+)
+
+// configNotFoundMessage is the seed's own message for deleting a URL that
+// has no config ("the configuration does not exist"); clients of the seed
+// API may match on it.
+const configNotFoundMessage = "当前配置不存在"
+
+// ConfigService implements callgatev1connect.ConfigServiceHandler with the
+// semantics of ModifyApplicationCallbackInfo.
+type ConfigService struct {
+	store ConfigStore
+	log   *slog.Logger
+}
+
+// NewConfigService returns a ConfigService.
+func NewConfigService(s ConfigStore, log *slog.Logger) *ConfigService {
+	return &ConfigService{store: s, log: log}
+}
+
+// ModifyCallbackConfig adds (operateType 1) a config for a URL the tenant
+// does not have yet, or deletes (2) the config with that URL.
+func (s *ConfigService) ModifyCallbackConfig(ctx context.Context, req *connect.Request[callgatev1.ModifyCallbackConfigRequest]) (*connect.Response[callgatev1.ModifyCallbackConfigResponse], error) {
+	p, err := tenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := req.Msg
+	if agent := m.GetAgent().GetProxyOrganizationId(); agent != "" && agent != p.TenantID {
+		return nil, apierr.ToConnect(apierr.New("UnauthorizedOperation.NoPermissionFeature",
+			"this app key may not act for organisation %q", agent))
+	}
+	info := m.GetCallbackInfo()
+	if info == nil || info.GetCallbackUrl() == "" {
+		return nil, apierr.ToConnect(apierr.New(apierr.ParamError, "callbackInfo.callbackUrl is required"))
+	}
+	rid := reqid.From(ctx)
+	switch m.GetOperateType() {
+	case operateAdd:
+		if err := validateConfig(info); err != nil {
+			return nil, apierr.ToConnect(err)
+		}
+		c, err := s.store.AddCallbackConfig(ctx, store.CallbackConfig{
+			TenantID: p.TenantID, URL: info.GetCallbackUrl(), Key: info.GetCallbackKey(),
+			Token: info.GetCallbackToken(), Operator: m.GetOperator().GetUserId(),
+		})
+		if errors.Is(err, store.ErrExists) {
+			// The seed adds only URLs not yet present: adding one again
+			// changes nothing and is not an error.
+			id, lerr := s.configIDByURL(ctx, p.TenantID, info.GetCallbackUrl())
+			if lerr != nil {
+				return nil, apierr.ToConnect(apierr.Internal(lerr))
+			}
+			s.log.InfoContext(ctx, "callback config already present", "request_id", rid, "tenant", p.TenantID, "config_id", id)
+			return connect.NewResponse(&callgatev1.ModifyCallbackConfigResponse{RequestId: rid, ConfigId: id}), nil
+		}
+		if err != nil {
+			return nil, apierr.ToConnect(apierr.Internal(err))
+		}
+		s.log.InfoContext(ctx, "callback config added", "request_id", rid, "tenant", p.TenantID,
+			"config_id", c.ID, "operator", c.Operator, "signed", c.Token != "", "encrypted", c.Key != "")
+		return connect.NewResponse(&callgatev1.ModifyCallbackConfigResponse{RequestId: rid, ConfigId: c.ID}), nil
+	case operateDelete:
+		id, err := s.store.DeleteCallbackConfigByURL(ctx, p.TenantID, info.GetCallbackUrl())
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, apierr.ToConnect(apierr.New(apierr.FailedOperation, configNotFoundMessage))
+		}
+		if err != nil {
+			return nil, apierr.ToConnect(apierr.Internal(err))
+		}
+		s.log.InfoContext(ctx, "callback config deleted", "request_id", rid, "tenant", p.TenantID,
+			"config_id", id, "operator", m.GetOperator().GetUserId())
+		return connect.NewResponse(&callgatev1.ModifyCallbackConfigResponse{RequestId: rid, ConfigId: id}), nil
+	default:
+		return nil, apierr.ToConnect(apierr.New(apierr.InvalidParameterValue,
+			"operateType must be 1 (add) or 2 (delete), not %d", m.GetOperateType()))
+	}
+}
+
+func (s *ConfigService) configIDByURL(ctx context.Context, tenantID, u string) (string, error) {
+	cs, err := s.store.ListCallbackConfigs(ctx, tenantID)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range cs {
+		if c.URL == u {
+			return c.ID, nil
+		}
+	}
+	return "", fmt.Errorf("config for %q vanished", u)
+}
+
+// validateConfig checks what the seed requires of a config to add.
+func validateConfig(info *callgatev1.CallbackInfo) error {
+	raw := info.GetCallbackUrl()
+	if len(raw) > 2048 {
+		return apierr.New(apierr.InvalidParameterValue, "callbackUrl is longer than 2048 characters")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return apierr.New(apierr.InvalidParameterValue, "callbackUrl must be an absolute http or https URL")
+	}
+	if u.User != nil {
+		return apierr.New(apierr.InvalidParameterValue, "callbackUrl must not carry credentials")
+	}
+	if u.Fragment != "" || strings.ContainsAny(raw, " \t\r\n") {
+		return apierr.New(apierr.InvalidParameterValue, "callbackUrl must not have a fragment or spaces")
+	}
+	if k := info.GetCallbackKey(); k != "" && len(k) != 32 {
+		return apierr.New(apierr.InvalidParameterValue, "callbackKey must be 32 bytes (AES-256), not %d", len(k))
+	}
+	if len(info.GetCallbackToken()) > 256 {
+		return apierr.New(apierr.InvalidParameterValue, "callbackToken is longer than 256 characters")
+	}
+	return nil
+}
+
+// ListCallbackConfigs shows the tenant its configs, never their secrets.
+func (s *ConfigService) ListCallbackConfigs(ctx context.Context, _ *connect.Request[callgatev1.ListCallbackConfigsRequest]) (*connect.Response[callgatev1.ListCallbackConfigsResponse], error) {
+	p, err := tenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := s.store.ListCallbackConfigs(ctx, p.TenantID)
+	if err != nil {
+		return nil, apierr.ToConnect(apierr.Internal(err))
+	}
+	out := &callgatev1.ListCallbackConfigsResponse{RequestId: reqid.From(ctx)}
+	for _, c := range cs {
+		out.Configs = append(out.Configs, &callgatev1.CallbackConfig{
+			Id:               c.ID,
+			CallbackUrl:      c.URL,
+			HasCallbackKey:   c.Key != "",
+			HasCallbackToken: c.Token != "",
+			CreateTime:       timestamppb.New(c.CreatedAt),
+		})
+	}
+	return connect.NewResponse(out), nil
+}
+
+func tenant(ctx context.Context) (auth.Principal, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return auth.Principal{}, apierr.ToConnect(apierr.New(apierr.Unauthorized, "missing credentials"))
+	}
+	return p, nil
+}
+
+var _ callgatev1connect.ConfigServiceHandler = (*ConfigService)(nil)

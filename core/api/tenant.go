@@ -1,0 +1,137 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"regexp"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/callgate/callgate/core/apierr"
+	"github.com/callgate/callgate/core/store"
+	callgatev1 "github.com/callgate/callgate/proto/callgate/v1"
+	"github.com/callgate/callgate/proto/callgate/v1/callgatev1connect"
+)
+
+// TenantStore is what TenantService needs of the store.
+type TenantStore interface {
+	CreateTenant(ctx context.Context, t store.Tenant) (store.Tenant, error)
+	GetTenant(ctx context.Context, id string) (store.Tenant, error)
+	ListTenants(ctx context.Context) ([]store.Tenant, error)
+	CreateAppKey(ctx context.Context, tenantID, key, secret string) (store.AppKey, error)
+	ListAppKeys(ctx context.Context, tenantID string) ([]store.AppKey, error)
+	RevokeAppKey(ctx context.Context, key string) error
+}
+
+// TenantService implements callgatev1connect.TenantServiceHandler. It sits
+// behind the admin interceptor.
+type TenantService struct {
+	store TenantStore
+	log   *slog.Logger
+}
+
+// NewTenantService returns a TenantService.
+func NewTenantService(s TenantStore, log *slog.Logger) *TenantService {
+	return &TenantService{store: s, log: log}
+}
+
+// tenantID is what a tenant id may look like: it appears in URL paths.
+var tenantID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// CreateTenant adds a tenant.
+func (s *TenantService) CreateTenant(ctx context.Context, req *connect.Request[callgatev1.CreateTenantRequest]) (*connect.Response[callgatev1.CreateTenantResponse], error) {
+	t := req.Msg.GetTenant()
+	if !tenantID.MatchString(t.GetId()) {
+		return nil, apierr.ToConnect(apierr.New(apierr.InvalidParameterValue,
+			"tenant.id must be 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit"))
+	}
+	created, err := s.store.CreateTenant(ctx, store.Tenant{ID: t.GetId(), Name: t.GetName()})
+	if errors.Is(err, store.ErrExists) {
+		return nil, apierr.ToConnect(apierr.New(apierr.ResourceInUse, "tenant %q already exists", t.GetId()))
+	}
+	if err != nil {
+		return nil, apierr.ToConnect(apierr.Internal(err))
+	}
+	s.log.InfoContext(ctx, "tenant created", "tenant", created.ID)
+	return connect.NewResponse(&callgatev1.CreateTenantResponse{Tenant: tenantProto(created)}), nil
+}
+
+// ListTenants lists every tenant.
+func (s *TenantService) ListTenants(ctx context.Context, _ *connect.Request[callgatev1.ListTenantsRequest]) (*connect.Response[callgatev1.ListTenantsResponse], error) {
+	ts, err := s.store.ListTenants(ctx)
+	if err != nil {
+		return nil, apierr.ToConnect(apierr.Internal(err))
+	}
+	out := &callgatev1.ListTenantsResponse{}
+	for _, t := range ts {
+		out.Tenants = append(out.Tenants, tenantProto(t))
+	}
+	return connect.NewResponse(out), nil
+}
+
+// CreateAppKey makes an app key and its secret; the secret is answered
+// this once and only its hash is kept.
+func (s *TenantService) CreateAppKey(ctx context.Context, req *connect.Request[callgatev1.CreateAppKeyRequest]) (*connect.Response[callgatev1.CreateAppKeyResponse], error) {
+	key, secret := "ak_"+randomString(12), "sk_"+randomString(32)
+	k, err := s.store.CreateAppKey(ctx, req.Msg.GetTenantId(), key, secret)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apierr.ToConnect(apierr.New(apierr.TenantNotFound, "tenant %q does not exist", req.Msg.GetTenantId()))
+	}
+	if err != nil {
+		return nil, apierr.ToConnect(apierr.Internal(err))
+	}
+	s.log.InfoContext(ctx, "app key created", "tenant", k.TenantID, "app_key", k.Key)
+	return connect.NewResponse(&callgatev1.CreateAppKeyResponse{AppKey: k.Key, Secret: secret}), nil
+}
+
+// ListAppKeys lists a tenant's app keys, never their secrets.
+func (s *TenantService) ListAppKeys(ctx context.Context, req *connect.Request[callgatev1.ListAppKeysRequest]) (*connect.Response[callgatev1.ListAppKeysResponse], error) {
+	if _, err := s.store.GetTenant(ctx, req.Msg.GetTenantId()); errors.Is(err, store.ErrNotFound) {
+		return nil, apierr.ToConnect(apierr.New(apierr.TenantNotFound, "tenant %q does not exist", req.Msg.GetTenantId()))
+	} else if err != nil {
+		return nil, apierr.ToConnect(apierr.Internal(err))
+	}
+	ks, err := s.store.ListAppKeys(ctx, req.Msg.GetTenantId())
+	if err != nil {
+		return nil, apierr.ToConnect(apierr.Internal(err))
+	}
+	out := &callgatev1.ListAppKeysResponse{}
+	for _, k := range ks {
+		out.AppKeys = append(out.AppKeys, &callgatev1.AppKey{
+			AppKey: k.Key, TenantId: k.TenantID, CreateTime: timestamppb.New(k.CreatedAt), Revoked: k.Revoked,
+		})
+	}
+	return connect.NewResponse(out), nil
+}
+
+// RevokeAppKey stops an app key's secret from working.
+func (s *TenantService) RevokeAppKey(ctx context.Context, req *connect.Request[callgatev1.RevokeAppKeyRequest]) (*connect.Response[callgatev1.RevokeAppKeyResponse], error) {
+	err := s.store.RevokeAppKey(ctx, req.Msg.GetAppKey())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apierr.ToConnect(apierr.New(apierr.ResourceNotFound+".AppKey", "no live app key %q", req.Msg.GetAppKey()))
+	}
+	if err != nil {
+		return nil, apierr.ToConnect(apierr.Internal(err))
+	}
+	s.log.InfoContext(ctx, "app key revoked", "app_key", req.Msg.GetAppKey())
+	return connect.NewResponse(&callgatev1.RevokeAppKeyResponse{}), nil
+}
+
+func tenantProto(t store.Tenant) *callgatev1.Tenant {
+	return &callgatev1.Tenant{Id: t.ID, Name: t.Name, CreateTime: timestamppb.New(t.CreatedAt)}
+}
+
+// randomString returns n random bytes, base64url-encoded.
+func randomString(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("read random bytes: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+var _ callgatev1connect.TenantServiceHandler = (*TenantService)(nil)

@@ -1,0 +1,348 @@
+// Package dispatch sends stored deliveries through their channels' sender
+// plugins and records every attempt.
+//
+// Deliveries reach it two ways: ingest notifies it of new ones right after
+// their commit, and a loader reads from the store what is due within the
+// horizon (on start, then now and then for retries scheduled further out
+// and for anything the bounded queue turned away). Due deliveries wait in
+// a timer heap; nothing polls on the hot path. A delivery is claimed with
+// a lease before it is sent, so one whose gateway died mid-send is sent
+// again once its lease runs out.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/callgate/callgate/core/store"
+	pluginv1 "github.com/callgate/callgate/proto/callgate/plugin/v1"
+)
+
+// Store is what the dispatcher needs of the store.
+type Store interface {
+	DueBefore(ctx context.Context, t time.Time, limit int) ([]store.Due, error)
+	Claim(ctx context.Context, id string, now time.Time, lease time.Duration) (store.Delivery, error)
+	Complete(ctx context.Context, c store.Completion) error
+	GetCallbackConfig(ctx context.Context, tenantID, id string) (store.CallbackConfig, error)
+}
+
+// Sender sends one delivery through the named channel's plugin. An error
+// means the plugin could not be asked (it is down or unknown), not that
+// the receiver refused: that is an Outcome.
+type Sender interface {
+	Send(ctx context.Context, channel string, d *pluginv1.Delivery) (*pluginv1.Outcome, error)
+}
+
+// Options tune a Dispatcher. Zero values take the defaults.
+type Options struct {
+	Workers     int             // concurrent sends (default 32)
+	SendTimeout time.Duration   // per attempt (default 10 s)
+	Lease       time.Duration   // how long a claim holds (default SendTimeout + 20 s)
+	Horizon     time.Duration   // how far ahead the queue holds deliveries (default 1 min)
+	QueueLimit  int             // deliveries held in memory (default 100 000)
+	Schedule    []time.Duration // retry delays (default DefaultSchedule)
+	NoJitter    bool            // exact delays, for tests
+	// ChannelSettings are passed to the plugin with every delivery of that
+	// channel, for example {"http": {"allow_private_networks": "true"}}.
+	ChannelSettings map[string]map[string]string
+	// MaxResponse bounds the copy of a receiver's answer kept per attempt
+	// (default 4 KiB).
+	MaxResponse int
+}
+
+// Dispatcher sends deliveries. Create it with New and run it with Run.
+type Dispatcher struct {
+	store  Store
+	sender Sender
+	log    *slog.Logger
+	opts   Options
+	q      *queue
+	ready  chan string
+	now    func() time.Time
+}
+
+// New returns a Dispatcher; call Run to start it.
+func New(s Store, sender Sender, log *slog.Logger, opts Options) *Dispatcher {
+	if opts.Workers <= 0 {
+		opts.Workers = 32
+	}
+	if opts.SendTimeout <= 0 {
+		opts.SendTimeout = 10 * time.Second
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = opts.SendTimeout + 20*time.Second
+	}
+	if opts.Horizon <= 0 {
+		opts.Horizon = time.Minute
+	}
+	if opts.QueueLimit <= 0 {
+		opts.QueueLimit = 100_000
+	}
+	if opts.Schedule == nil {
+		opts.Schedule = DefaultSchedule
+	}
+	if opts.MaxResponse <= 0 {
+		opts.MaxResponse = 4 << 10
+	}
+	return &Dispatcher{
+		store: s, sender: sender, log: log, opts: opts,
+		q:     newQueue(opts.QueueLimit),
+		ready: make(chan string, opts.Workers),
+		now:   time.Now,
+	}
+}
+
+// Notify queues freshly committed deliveries. It never blocks: what does
+// not fit waits in the store for the loader.
+func (d *Dispatcher) Notify(ds []store.Delivery) {
+	limit := d.now().Add(d.opts.Horizon)
+	for _, dl := range ds {
+		if dl.NextAttemptAt.Before(limit) {
+			d.q.push(dl.ID, dl.NextAttemptAt)
+		}
+	}
+}
+
+// Queued is how many deliveries are in memory, due or in flight.
+func (d *Dispatcher) Queued() int { return d.q.len() }
+
+// Run sends deliveries until ctx ends, then lets the sends in flight
+// finish (each within its timeout) and returns.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range d.opts.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.work(ctx)
+		}()
+	}
+	err := d.schedule(ctx)
+	close(d.ready)
+	wg.Wait()
+	return err
+}
+
+// schedule moves due ids from the heap to the workers and reloads from the
+// store every half horizon, or sooner after an overflow.
+func (d *Dispatcher) schedule(ctx context.Context) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	nextLoad := time.Time{} // load at once
+	for {
+		now := d.now()
+		// After an overflow, deliveries wait in the store only: load again
+		// as soon as the queue has room for a good part of them.
+		if !now.Before(nextLoad) || (d.q.len() < d.opts.QueueLimit/2 && d.q.takeOverflow()) {
+			if err := d.load(ctx, now); err != nil {
+				d.log.Error("load due deliveries", "error", err)
+			}
+			nextLoad = now.Add(d.opts.Horizon / 2)
+		}
+		ids, next := d.q.popDue(now, cap(d.ready)*4)
+		for _, id := range ids {
+			select {
+			case d.ready <- id:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		if len(ids) > 0 {
+			continue // more may be due
+		}
+		wait := nextLoad.Sub(now)
+		if !next.IsZero() && next.Sub(now) < wait {
+			wait = next.Sub(now)
+		}
+		if d.q.hasOverflow() {
+			wait = min(wait, time.Second)
+		}
+		timer.Reset(max(wait, time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		case <-d.q.wake:
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		}
+	}
+}
+
+func (d *Dispatcher) load(ctx context.Context, now time.Time) error {
+	room := d.opts.QueueLimit - d.q.len()
+	if room <= 0 {
+		d.q.markOverflow()
+		return nil
+	}
+	due, err := d.store.DueBefore(ctx, now.Add(d.opts.Horizon), room)
+	if err != nil {
+		return fmt.Errorf("load due deliveries: %w", err)
+	}
+	for _, x := range due {
+		d.q.push(x.ID, x.At)
+	}
+	if len(due) == room {
+		d.q.markOverflow() // there may be more: look again soon
+	}
+	return nil
+}
+
+func (d *Dispatcher) work(ctx context.Context) {
+	for id := range d.ready {
+		if ctx.Err() != nil {
+			d.q.done(id)
+			continue
+		}
+		retryAt := d.attempt(ctx, id)
+		d.q.done(id)
+		if !retryAt.IsZero() {
+			d.q.push(id, retryAt)
+		}
+	}
+}
+
+// attempt claims, sends and records one delivery. It returns when to try
+// again if that is within the horizon, else zero.
+func (d *Dispatcher) attempt(ctx context.Context, id string) time.Time {
+	start := d.now()
+	dl, err := d.store.Claim(ctx, id, start, d.opts.Lease)
+	if errors.Is(err, store.ErrNotFound) {
+		return time.Time{} // not due, already taken, or gone
+	}
+	if err != nil {
+		d.log.Error("claim delivery", "delivery_id", id, "error", err)
+		return time.Time{}
+	}
+	// The send may outlive ctx (a shutdown): it is bounded by its own
+	// timeout, and finishing it beats sending it twice.
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SendTimeout+2*time.Second)
+	defer cancel()
+	out := d.send(sendCtx, dl, start)
+	c := d.complete(dl, start, out)
+	if err := d.store.Complete(sendCtx, c); err != nil {
+		d.log.Error("record attempt", "delivery_id", id, "attempt", dl.Attempts, "error", err)
+		return time.Time{}
+	}
+	d.log.Info("delivery attempt", "delivery_id", id, "message_id", dl.MessageID, "tenant", dl.TenantID,
+		"channel", dl.Channel, "attempt", dl.Attempts, "outcome", c.Attempt.Outcome,
+		"status_code", c.Attempt.StatusCode, "latency_ms", c.Attempt.Latency.Milliseconds(), "next", c.Status)
+	if c.Status == store.StatusFailed && c.NextAttemptAt.Before(d.now().Add(d.opts.Horizon)) {
+		return c.NextAttemptAt
+	}
+	return time.Time{}
+}
+
+// send builds the plugin's view of the delivery and sends it.
+func (d *Dispatcher) send(ctx context.Context, dl store.Delivery, start time.Time) *pluginv1.Outcome {
+	pd := &pluginv1.Delivery{
+		Id:          dl.ID,
+		TenantId:    dl.TenantID,
+		MessageId:   dl.MessageID,
+		Attempt:     int32(dl.Attempts),
+		Destination: dl.Destination,
+		Method:      dl.Method,
+		Headers:     dl.Headers,
+		Query:       dl.Query,
+		Body:        dl.Body,
+		Subject:     dl.Subject,
+		Settings:    d.opts.ChannelSettings[dl.Channel],
+		Timestamp:   start.Unix(),
+		TimeoutMs:   d.opts.SendTimeout.Milliseconds(),
+	}
+	for _, a := range dl.Attachments {
+		pd.Attachments = append(pd.Attachments, &pluginv1.Attachment{FileName: a.FileName, Url: a.URL})
+	}
+	if dl.ConfigID != "" {
+		cfg, err := d.store.GetCallbackConfig(ctx, dl.TenantID, dl.ConfigID)
+		if errors.Is(err, store.ErrNotFound) {
+			return &pluginv1.Outcome{Kind: pluginv1.OutcomeKind_OUTCOME_KIND_PERMANENT,
+				Error: "the callback config of this delivery was deleted"}
+		}
+		if err != nil {
+			return &pluginv1.Outcome{Kind: pluginv1.OutcomeKind_OUTCOME_KIND_RETRYABLE,
+				Error: fmt.Sprintf("load callback config: %v", err)}
+		}
+		pd.CallbackToken = cfg.Token
+		if cfg.Key != "" {
+			pd.CallbackKey = []byte(cfg.Key)
+		}
+	}
+	out, err := d.sender.Send(ctx, dl.Channel, pd)
+	if err != nil {
+		return &pluginv1.Outcome{Kind: pluginv1.OutcomeKind_OUTCOME_KIND_RETRYABLE,
+			Error: fmt.Sprintf("channel %q could not send: %v", dl.Channel, err)}
+	}
+	if out == nil {
+		return &pluginv1.Outcome{Kind: pluginv1.OutcomeKind_OUTCOME_KIND_RETRYABLE,
+			Error: fmt.Sprintf("channel %q answered no outcome", dl.Channel)}
+	}
+	return out
+}
+
+// complete decides the delivery's next state from an attempt's outcome.
+func (d *Dispatcher) complete(dl store.Delivery, start time.Time, out *pluginv1.Outcome) store.Completion {
+	latency := time.Duration(out.GetLatencyMs()) * time.Millisecond
+	if latency == 0 {
+		latency = d.now().Sub(start)
+	}
+	resp := out.GetResponseBody()
+	if len(resp) > d.opts.MaxResponse {
+		resp = resp[:d.opts.MaxResponse]
+	}
+	c := store.Completion{Attempt: store.Attempt{
+		DeliveryID: dl.ID,
+		Number:     dl.Attempts,
+		StartedAt:  start,
+		StatusCode: int(out.GetStatusCode()),
+		Latency:    latency,
+		Response:   string(resp),
+		Error:      out.GetError(),
+	}}
+	switch out.GetKind() {
+	case pluginv1.OutcomeKind_OUTCOME_KIND_DELIVERED:
+		c.Attempt.Outcome, c.Status = "delivered", store.StatusSucceeded
+		return c
+	case pluginv1.OutcomeKind_OUTCOME_KIND_PERMANENT:
+		c.Attempt.Outcome, c.Status = "permanent", store.StatusDead
+		c.LastError = describe(out)
+		return c
+	}
+	c.Attempt.Outcome = "retryable"
+	c.LastError = describe(out)
+	schedule := d.opts.Schedule
+	if dl.Schedule != nil {
+		schedule = dl.Schedule
+	}
+	delay, ok := retryDelay(schedule, dl.Attempts, !d.opts.NoJitter)
+	if !ok {
+		c.Status = store.StatusDead
+		c.LastError = fmt.Sprintf("gave up after %d attempts: %s", dl.Attempts, c.LastError)
+		return c
+	}
+	if ra := time.Duration(out.GetRetryAfterMs()) * time.Millisecond; ra > delay {
+		delay = min(ra, 24*time.Hour) // honour Retry-After, within reason
+	}
+	c.Status, c.NextAttemptAt = store.StatusFailed, d.now().Add(delay)
+	return c
+}
+
+func describe(out *pluginv1.Outcome) string {
+	switch {
+	case out.GetError() != "" && out.GetStatusCode() != 0:
+		return fmt.Sprintf("status %d: %s", out.GetStatusCode(), out.GetError())
+	case out.GetError() != "":
+		return out.GetError()
+	case out.GetStatusCode() != 0:
+		return fmt.Sprintf("status %d", out.GetStatusCode())
+	}
+	return "failed"
+}

@@ -1,0 +1,137 @@
+package dispatch
+
+import (
+	"container/heap"
+	"sync"
+	"time"
+)
+
+// queue holds the deliveries due soon, soonest first, each id at most
+// once. It is the dispatcher's memory; the store stays the truth.
+type queue struct {
+	mu    sync.Mutex
+	items timeHeap
+	index map[string]*item // ids queued or being worked on
+	limit int
+	// overflowed is set when an id was turned away because the queue was
+	// full; the loader then looks in the store sooner.
+	overflowed bool
+	wake       chan struct{}
+}
+
+type item struct {
+	id  string
+	at  time.Time
+	pos int // index in the heap, -1 once popped
+}
+
+func newQueue(limit int) *queue {
+	return &queue{index: make(map[string]*item), limit: limit, wake: make(chan struct{}, 1)}
+}
+
+// push queues id for at; an id already queued keeps the earlier time. It
+// reports false when the queue is full.
+func (q *queue) push(id string, at time.Time) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if it, ok := q.index[id]; ok {
+		if it.pos >= 0 && at.Before(it.at) {
+			it.at = at
+			heap.Fix(&q.items, it.pos)
+			q.signal()
+		}
+		return true
+	}
+	if len(q.index) >= q.limit {
+		q.overflowed = true
+		return false
+	}
+	it := &item{id: id, at: at}
+	q.index[id] = it
+	heap.Push(&q.items, it)
+	if q.items[0] == it {
+		q.signal()
+	}
+	return true
+}
+
+func (q *queue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// popDue removes and returns the ids due at now; they stay in the index
+// until done is called, so a reload does not queue them twice. It also
+// returns when the next one is due (zero if none).
+func (q *queue) popDue(now time.Time, max int) ([]string, time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var ids []string
+	for len(q.items) > 0 && !q.items[0].at.After(now) && len(ids) < max {
+		it := heap.Pop(&q.items).(*item)
+		ids = append(ids, it.id)
+	}
+	if len(q.items) == 0 {
+		return ids, time.Time{}
+	}
+	return ids, q.items[0].at
+}
+
+// done forgets id once its worker is through with it.
+func (q *queue) done(id string) {
+	q.mu.Lock()
+	delete(q.index, id)
+	q.mu.Unlock()
+}
+
+func (q *queue) markOverflow() {
+	q.mu.Lock()
+	q.overflowed = true
+	q.mu.Unlock()
+}
+
+func (q *queue) hasOverflow() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.overflowed
+}
+
+// takeOverflow reports and clears the overflow flag.
+func (q *queue) takeOverflow() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	o := q.overflowed
+	q.overflowed = false
+	return o
+}
+
+func (q *queue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.index)
+}
+
+type timeHeap []*item
+
+func (h timeHeap) Len() int           { return len(h) }
+func (h timeHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h timeHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].pos, h[j].pos = i, j
+}
+func (h *timeHeap) Push(x any) {
+	it := x.(*item)
+	it.pos = len(*h)
+	*h = append(*h, it)
+}
+func (h *timeHeap) Pop() any {
+	old := *h
+	n := len(old)
+	it := old[n-1]
+	old[n-1] = nil
+	it.pos = -1
+	*h = old[:n-1]
+	return it
+}

@@ -1,0 +1,82 @@
+package ingest
+
+import (
+	"context"
+
+	"connectrpc.com/connect"
+
+	"github.com/callgate/callgate/core/apierr"
+	"github.com/callgate/callgate/core/auth"
+	"github.com/callgate/callgate/core/reqid"
+	callgatev1 "github.com/callgate/callgate/proto/callgate/v1"
+	"github.com/callgate/callgate/proto/callgate/v1/callgatev1connect"
+)
+
+// ConnectHandler serves CallbackService and FeedbackService. It expects the
+// auth package's tenant interceptor in front of it.
+type ConnectHandler struct {
+	svc *Service
+}
+
+// NewConnectHandler returns the Connect services over svc.
+func NewConnectHandler(svc *Service) *ConnectHandler { return &ConnectHandler{svc: svc} }
+
+func principal(ctx context.Context) (auth.Principal, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return auth.Principal{}, apierr.ToConnect(apierr.New(apierr.Unauthorized, "missing credentials"))
+	}
+	return p, nil
+}
+
+// SubmitCallback implements callgatev1connect.CallbackServiceHandler.
+func (h *ConnectHandler) SubmitCallback(ctx context.Context, req *connect.Request[callgatev1.SubmitCallbackRequest]) (*connect.Response[callgatev1.SubmitCallbackResponse], error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := req.Msg
+	cb := Callback{
+		TenantID:       m.GetTenantId(),
+		Content:        m.GetContent(),
+		AppKey:         m.GetProperties().GetAppKey(),
+		Rule:           m.GetProperties().GetRule(),
+		Ext:            m.GetProperties().GetExt(),
+		IdempotencyKey: m.GetIdempotencyKey(),
+	}
+	if cb.IdempotencyKey == "" {
+		cb.IdempotencyKey = req.Header().Get("Idempotency-Key")
+	}
+	acc, err := h.svc.Submit(ctx, p, cb)
+	if err != nil {
+		return nil, apierr.ToConnect(err)
+	}
+	return connect.NewResponse(&callgatev1.SubmitCallbackResponse{
+		MessageId:   acc.MessageID,
+		RequestId:   acc.RequestID,
+		DeliveryIds: acc.DeliveryIDs,
+	}), nil
+}
+
+// SubmitFeedback implements callgatev1connect.FeedbackServiceHandler.
+func (h *ConnectHandler) SubmitFeedback(ctx context.Context, req *connect.Request[callgatev1.SubmitFeedbackRequest]) (*connect.Response[callgatev1.SubmitFeedbackResponse], error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := req.Msg
+	rc, err := h.svc.SubmitFeedback(ctx, p, Feedback{
+		ChannelID: m.GetChannelId(), DeliveryID: m.GetDeliveryId(), Status: m.GetStatus(), Detail: m.GetDetail(),
+	})
+	if err != nil {
+		return nil, apierr.ToConnect(err)
+	}
+	return connect.NewResponse(&callgatev1.SubmitFeedbackResponse{ReceiptId: rc.ID, RequestId: requestID(ctx)}), nil
+}
+
+var (
+	_ callgatev1connect.CallbackServiceHandler = (*ConnectHandler)(nil)
+	_ callgatev1connect.FeedbackServiceHandler = (*ConnectHandler)(nil)
+)
+
+func requestID(ctx context.Context) string { return reqid.From(ctx) }

@@ -1,0 +1,260 @@
+// Package ingest takes callbacks in: it checks who sends them and what they
+// send, asks the router where they go, stores the message and its
+// deliveries in one committed transaction, and only then acknowledges. It
+// serves the seed's REST paths and the Connect CallbackService and
+// FeedbackService.
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/callgate/callgate/core/apierr"
+	"github.com/callgate/callgate/core/auth"
+	"github.com/callgate/callgate/core/reqid"
+	"github.com/callgate/callgate/core/route"
+	"github.com/callgate/callgate/core/store"
+)
+
+// Store is what ingest needs of the store.
+type Store interface {
+	GetTenant(ctx context.Context, id string) (store.Tenant, error)
+	ListCallbackConfigs(ctx context.Context, tenantID string) ([]store.CallbackConfig, error)
+	InsertMessage(ctx context.Context, m store.Message, ds []store.Delivery) (store.Message, []store.Delivery, bool, error)
+	AddReceipt(ctx context.Context, tenantID string, r store.Receipt) (store.Receipt, error)
+}
+
+// Notifier hears of deliveries as soon as they are committed, so they go
+// out without anyone polling for them.
+type Notifier interface {
+	Notify(ds []store.Delivery)
+}
+
+// Options tune a Service.
+type Options struct {
+	// MaxContent bounds a callback's content in bytes (default 1 MiB).
+	MaxContent int
+	// MaxDeliveries bounds how many deliveries one callback may fan out to
+	// (default 100).
+	MaxDeliveries int
+}
+
+// Service is the ingest logic shared by every transport.
+type Service struct {
+	store  Store
+	router route.Router
+	notify Notifier
+	log    *slog.Logger
+	opts   Options
+}
+
+// New returns a Service.
+func New(s Store, r route.Router, n Notifier, log *slog.Logger, opts Options) *Service {
+	if opts.MaxContent <= 0 {
+		opts.MaxContent = 1 << 20
+	}
+	if opts.MaxDeliveries <= 0 {
+		opts.MaxDeliveries = 100
+	}
+	return &Service{store: s, router: r, notify: n, log: log, opts: opts}
+}
+
+// Callback is one callback as a client submits it.
+type Callback struct {
+	// TenantID is the tenant the client addresses (the seed's path); empty
+	// means the credentials' tenant.
+	TenantID       string
+	Content        string
+	AppKey         string
+	Rule           string
+	Ext            map[string]string
+	IdempotencyKey string
+}
+
+// Accepted is the acknowledgement of a stored callback.
+type Accepted struct {
+	MessageID   string
+	RequestID   string
+	DeliveryIDs []string
+	// Duplicate is set when the idempotency key was seen before: the ids
+	// are the first submission's and nothing new goes out.
+	Duplicate bool
+}
+
+// Submit stores a callback and its deliveries and returns once they are
+// committed. Errors are *apierr.Error.
+func (s *Service) Submit(ctx context.Context, p auth.Principal, cb Callback) (Accepted, error) {
+	requestID := reqid.From(ctx)
+	if err := s.checkTenant(ctx, p, cb.TenantID); err != nil {
+		return Accepted{}, err
+	}
+	if cb.AppKey != "" && cb.AppKey != p.AppKey {
+		return Accepted{}, apierr.New(apierr.Forbidden, "properties.appKey is not the app key of these credentials")
+	}
+	if len(cb.Content) > s.opts.MaxContent {
+		return Accepted{}, apierr.New(apierr.BodyTooLarge, "content is %d bytes, more than the %d allowed", len(cb.Content), s.opts.MaxContent)
+	}
+	if len(cb.IdempotencyKey) > 255 {
+		return Accepted{}, apierr.New(apierr.InvalidParameterValue, "the idempotency key is longer than 255 characters")
+	}
+	configs, err := s.store.ListCallbackConfigs(ctx, p.TenantID)
+	if err != nil {
+		return Accepted{}, apierr.Internal(err)
+	}
+	msg := store.Message{
+		ID:             store.NewID("msg"),
+		TenantID:       p.TenantID,
+		Rule:           cb.Rule,
+		Content:        cb.Content,
+		RequestID:      requestID,
+		IdempotencyKey: cb.IdempotencyKey,
+	}
+	if msg.Rule == "" {
+		msg.Rule = "http"
+	}
+	in := route.Input{
+		TenantID:  p.TenantID,
+		MessageID: msg.ID,
+		Rule:      msg.Rule,
+		Content:   cb.Content,
+		AppKey:    p.AppKey,
+		Ext:       cb.Ext,
+		Configs:   make([]route.Config, 0, len(configs)),
+	}
+	for _, c := range configs {
+		in.Configs = append(in.Configs, route.Config{ID: c.ID, URL: c.URL, HasKey: c.Key != "", HasToken: c.Token != ""})
+	}
+	deliveries, err := s.decide(ctx, in)
+	if err != nil {
+		return Accepted{}, err
+	}
+	props, err := json.Marshal(map[string]any{"appKey": p.AppKey, "rule": msg.Rule, "ext": cb.Ext})
+	if err != nil {
+		return Accepted{}, apierr.Internal(fmt.Errorf("encode properties: %w", err))
+	}
+	msg.Properties = props
+	stored, ds, existed, err := s.store.InsertMessage(ctx, msg, deliveries)
+	if err != nil {
+		return Accepted{}, apierr.Internal(err)
+	}
+	acc := Accepted{MessageID: stored.ID, RequestID: requestID, Duplicate: existed}
+	for _, d := range ds {
+		acc.DeliveryIDs = append(acc.DeliveryIDs, d.ID)
+	}
+	if existed {
+		s.log.InfoContext(ctx, "duplicate callback answered with the first one",
+			"request_id", requestID, "tenant", p.TenantID, "message_id", stored.ID)
+		return acc, nil
+	}
+	s.notify.Notify(ds)
+	s.log.DebugContext(ctx, "callback accepted", "request_id", requestID, "tenant", p.TenantID,
+		"message_id", stored.ID, "deliveries", len(ds))
+	return acc, nil
+}
+
+// checkTenant makes sure the credentials may act on the addressed tenant.
+func (s *Service) checkTenant(ctx context.Context, p auth.Principal, tenantID string) error {
+	if tenantID == "" || tenantID == p.TenantID {
+		return nil
+	}
+	if _, err := s.store.GetTenant(ctx, tenantID); errors.Is(err, store.ErrNotFound) {
+		return apierr.New(apierr.TenantNotFound, "tenant %q does not exist", tenantID)
+	} else if err != nil {
+		return apierr.Internal(err)
+	}
+	return apierr.New(apierr.Forbidden, "these credentials belong to another tenant")
+}
+
+// decide runs the router and turns its decision into deliveries to store.
+func (s *Service) decide(ctx context.Context, in route.Input) ([]store.Delivery, error) {
+	dec, err := s.router.Route(ctx, in)
+	if errors.Is(err, route.ErrUnknownRule) {
+		return nil, apierr.New(apierr.RuleNotFound, "no rule %q for this tenant", in.Rule)
+	}
+	if err != nil {
+		var ae *apierr.Error
+		if errors.As(err, &ae) {
+			return nil, ae
+		}
+		return nil, apierr.Internal(fmt.Errorf("route callback: %w", err))
+	}
+	if dec.Reject != nil {
+		code := dec.Reject.Code
+		if code == "" {
+			code = apierr.RuleRejected
+		}
+		return nil, apierr.New(code, "%s", dec.Reject.Message)
+	}
+	if len(dec.Deliveries) == 0 {
+		return nil, apierr.New(apierr.RuleRejected, "rule %q decided on no delivery", in.Rule)
+	}
+	if len(dec.Deliveries) > s.opts.MaxDeliveries {
+		return nil, apierr.New(apierr.RuleRejected, "rule %q decided on %d deliveries, more than the %d allowed",
+			in.Rule, len(dec.Deliveries), s.opts.MaxDeliveries)
+	}
+	out := make([]store.Delivery, 0, len(dec.Deliveries))
+	for i, d := range dec.Deliveries {
+		if d.Channel == "" {
+			return nil, apierr.New(apierr.RuleRejected, "delivery %d of rule %q names no channel", i, in.Rule)
+		}
+		if strings.TrimSpace(d.Destination) == "" {
+			return nil, apierr.New(apierr.InvalidParameterValue, "delivery %d of rule %q has no destination", i, in.Rule)
+		}
+		if d.Channel == "http" {
+			if u, err := url.Parse(d.Destination); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return nil, apierr.New(apierr.InvalidParameterValue, "delivery %d of rule %q: %q is not an http(s) URL", i, in.Rule, d.Destination)
+			}
+		}
+		sd := store.Delivery{
+			Channel:     d.Channel,
+			ConfigID:    d.ConfigID,
+			Destination: d.Destination,
+			Method:      d.Method,
+			Headers:     d.Headers,
+			Query:       d.Query,
+			Body:        d.Body,
+			Subject:     d.Subject,
+			Schedule:    d.Schedule,
+		}
+		for _, a := range d.Attachments {
+			sd.Attachments = append(sd.Attachments, store.Attachment{FileName: a.FileName, URL: a.URL})
+		}
+		out = append(out, sd)
+	}
+	return out, nil
+}
+
+// Feedback is a receipt a receiver or vendor posts about a delivery.
+type Feedback struct {
+	ChannelID  string
+	DeliveryID string
+	Status     string
+	Detail     string
+}
+
+// SubmitFeedback records a receipt against one of the tenant's deliveries.
+func (s *Service) SubmitFeedback(ctx context.Context, p auth.Principal, fb Feedback) (store.Receipt, error) {
+	switch {
+	case fb.DeliveryID == "":
+		return store.Receipt{}, apierr.New(apierr.ParamError, "deliveryId is required")
+	case fb.Status == "":
+		return store.Receipt{}, apierr.New(apierr.ParamError, "status is required")
+	case len(fb.Detail) > 64<<10:
+		return store.Receipt{}, apierr.New(apierr.BodyTooLarge, "detail is longer than 64 KiB")
+	}
+	r, err := s.store.AddReceipt(ctx, p.TenantID, store.Receipt{
+		DeliveryID: fb.DeliveryID, ChannelID: fb.ChannelID, Status: fb.Status, Detail: fb.Detail,
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Receipt{}, apierr.New(apierr.DeliveryNotFound, "no delivery %q on channel %q", fb.DeliveryID, fb.ChannelID)
+	}
+	if err != nil {
+		return store.Receipt{}, apierr.Internal(err)
+	}
+	return r, nil
+}

@@ -1,0 +1,213 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+
+	"github.com/callgate/callgate/core/apierr"
+	"github.com/callgate/callgate/core/auth"
+	"github.com/callgate/callgate/core/reqid"
+)
+
+// Authenticator checks a tenant's credentials.
+type Authenticator interface {
+	Tenant(ctx context.Context, h http.Header) (auth.Principal, error)
+}
+
+// Paths of the seed's REST API.
+const (
+	CallbacksPath = "POST /{tenantId}/message/v1/callbacks"
+	FeedbackPath  = "POST /message/v1/feedback/{channelId}"
+)
+
+// Envelope is the seed's Response: every REST answer, success or not.
+type Envelope struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	Result    any    `json:"result"`
+	RequestID string `json:"requestId"`
+}
+
+// cooperationParams is the seed's CooperationParams. Content is taken raw
+// so that a JSON object given instead of a string is kept as its text.
+type cooperationParams struct {
+	Content    json.RawMessage `json:"content"`
+	Properties *struct {
+		AppKey string                     `json:"appKey"`
+		Rule   string                     `json:"rule"`
+		Ext    map[string]json.RawMessage `json:"ext"`
+	} `json:"properties"`
+}
+
+// RESTHandler serves the seed's REST paths.
+type RESTHandler struct {
+	svc  *Service
+	auth Authenticator
+	log  *slog.Logger
+}
+
+// NewRESTHandler returns the seed API over svc.
+func NewRESTHandler(svc *Service, a Authenticator, log *slog.Logger) *RESTHandler {
+	return &RESTHandler{svc: svc, auth: a, log: log}
+}
+
+// Register adds the seed's paths to mux.
+func (h *RESTHandler) Register(mux *http.ServeMux) {
+	mux.HandleFunc(CallbacksPath, h.callbacks)
+	mux.HandleFunc(FeedbackPath, h.feedback)
+}
+
+func (h *RESTHandler) callbacks(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p, err := h.auth.Tenant(ctx, r.Header)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var params cooperationParams
+	if err := h.decode(w, r, h.svc.opts.MaxContent*2+64<<10, &params); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	cb := Callback{TenantID: r.PathValue("tenantId"), IdempotencyKey: r.Header.Get("Idempotency-Key")}
+	if cb.Content, err = rawText(params.Content); err != nil {
+		h.fail(w, r, apierr.New(apierr.ParamError, "content: %v", err))
+		return
+	}
+	if params.Properties != nil {
+		cb.AppKey, cb.Rule = params.Properties.AppKey, params.Properties.Rule
+		if len(params.Properties.Ext) > 0 {
+			cb.Ext = make(map[string]string, len(params.Properties.Ext))
+			for k, v := range params.Properties.Ext {
+				if cb.Ext[k], err = rawText(v); err != nil {
+					h.fail(w, r, apierr.New(apierr.ParamError, "properties.ext.%s: %v", k, err))
+					return
+				}
+			}
+		}
+	}
+	acc, err := h.svc.Submit(ctx, p, cb)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.write(w, r, http.StatusOK, Envelope{
+		Code:    apierr.OK,
+		Message: "success",
+		Result: map[string]any{
+			"messageId":   acc.MessageID,
+			"requestId":   acc.RequestID,
+			"deliveryIds": nonNil(acc.DeliveryIDs),
+			"duplicate":   acc.Duplicate,
+		},
+	})
+}
+
+func (h *RESTHandler) feedback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p, err := h.auth.Tenant(ctx, r.Header)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var body struct {
+		DeliveryID string `json:"deliveryId"`
+		Status     string `json:"status"`
+		Detail     string `json:"detail"`
+	}
+	if err := h.decode(w, r, 128<<10, &body); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rc, err := h.svc.SubmitFeedback(ctx, p, Feedback{
+		ChannelID: r.PathValue("channelId"), DeliveryID: body.DeliveryID, Status: body.Status, Detail: body.Detail,
+	})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.write(w, r, http.StatusOK, Envelope{
+		Code:    apierr.OK,
+		Message: "success",
+		Result:  map[string]any{"receiptId": rc.ID, "requestId": reqid.From(ctx)},
+	})
+}
+
+// decode reads a JSON body of at most limit bytes into v.
+func (h *RESTHandler) decode(w http.ResponseWriter, r *http.Request, limit int, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && mt != "text/json") {
+			return apierr.New(apierr.UnsupportedContentType, "send the body as application/json, not %q", ct)
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(limit)))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return apierr.New(apierr.BodyTooLarge, "the body is larger than %d bytes", limit)
+	}
+	if err != nil {
+		return apierr.New(apierr.ParamError, "read body: %v", err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return apierr.New(apierr.ParamError, "the body is empty: send a JSON object")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return apierr.New(apierr.ParamError, "the body is not valid JSON: %v", err)
+	}
+	return nil
+}
+
+// rawText turns a JSON value into the text to keep: a string's contents,
+// or any other value's JSON text.
+func rawText(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", fmt.Errorf("bad string: %w", err)
+		}
+		return s, nil
+	}
+	return string(raw), nil
+}
+
+func (h *RESTHandler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	e := apierr.From(err)
+	level := slog.LevelInfo
+	if e.Status >= 500 {
+		level = slog.LevelError
+	}
+	h.log.Log(r.Context(), level, "request refused", "request_id", reqid.From(r.Context()),
+		"path", r.URL.Path, "code", e.Code, "status", e.Status, "error", err.Error())
+	if e.Code == apierr.Unauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="callgate"`)
+	}
+	h.write(w, r, e.Status, Envelope{Code: e.Code, Message: e.Message, Result: map[string]any{"requestId": reqid.From(r.Context())}})
+}
+
+func (h *RESTHandler) write(w http.ResponseWriter, r *http.Request, status int, env Envelope) {
+	env.RequestID = reqid.From(r.Context())
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(env); err != nil {
+		h.log.DebugContext(r.Context(), "write answer", "error", err)
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

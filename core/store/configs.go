@@ -1,0 +1,105 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// CallbackConfig is where a tenant's HTTP callbacks go, with the key that
+// encrypts and the token that signs them.
+type CallbackConfig struct {
+	ID        string
+	TenantID  string
+	URL       string
+	Key       string
+	Token     string
+	Operator  string
+	CreatedAt time.Time
+}
+
+// AddCallbackConfig adds a config for a URL the tenant does not have yet;
+// ErrExists when it has.
+func (s *Store) AddCallbackConfig(ctx context.Context, c CallbackConfig) (CallbackConfig, error) {
+	if c.ID == "" {
+		c.ID = NewID("cfg")
+	}
+	c.CreatedAt = time.Now().UTC()
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO callback_configs (id, tenant_id, url, callback_key, callback_token, operator, created_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.TenantID, c.URL, c.Key, c.Token, c.Operator, millis(c.CreatedAt))
+		return err
+	})
+	if isUniqueViolation(err) {
+		return CallbackConfig{}, fmt.Errorf("add callback config: %w", ErrExists)
+	}
+	if err != nil {
+		return CallbackConfig{}, fmt.Errorf("add callback config: %w", err)
+	}
+	return c, nil
+}
+
+// DeleteCallbackConfigByURL removes the tenant's config with exactly that
+// URL and returns its id; ErrNotFound when there is none.
+func (s *Store) DeleteCallbackConfigByURL(ctx context.Context, tenantID, url string) (string, error) {
+	var id string
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx,
+			`DELETE FROM callback_configs WHERE tenant_id = ? AND url = ? RETURNING id`, tenantID, url).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("delete callback config: %w", err)
+	}
+	return id, nil
+}
+
+const configColumns = `id, tenant_id, url, callback_key, callback_token, operator, created_at`
+
+func scanConfig(row interface{ Scan(...any) error }) (CallbackConfig, error) {
+	var c CallbackConfig
+	var created int64
+	err := row.Scan(&c.ID, &c.TenantID, &c.URL, &c.Key, &c.Token, &c.Operator, &created)
+	c.CreatedAt = fromMillis(created)
+	return c, err
+}
+
+// ListCallbackConfigs returns the tenant's configs, oldest first, secrets
+// included: callers that show them to people must strip them.
+func (s *Store) ListCallbackConfigs(ctx context.Context, tenantID string) ([]CallbackConfig, error) {
+	rows, err := s.reader.QueryContext(ctx,
+		`SELECT `+configColumns+` FROM callback_configs WHERE tenant_id = ? ORDER BY created_at, id`, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("list callback configs: %w", err)
+	}
+	defer rows.Close()
+	var out []CallbackConfig
+	for rows.Next() {
+		c, err := scanConfig(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list callback configs: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// GetCallbackConfig returns one of the tenant's configs or ErrNotFound.
+func (s *Store) GetCallbackConfig(ctx context.Context, tenantID, id string) (CallbackConfig, error) {
+	c, err := scanConfig(s.reader.QueryRowContext(ctx,
+		`SELECT `+configColumns+` FROM callback_configs WHERE tenant_id = ? AND id = ?`, tenantID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return CallbackConfig{}, fmt.Errorf("callback config %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return CallbackConfig{}, fmt.Errorf("get callback config: %w", err)
+	}
+	return c, nil
+}

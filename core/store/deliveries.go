@@ -1,0 +1,266 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Status is where a delivery stands.
+type Status string
+
+// The delivery states. A delivery starts pending, is inflight while a
+// sender holds its lease, and ends succeeded or dead; failed means a retry
+// is scheduled.
+const (
+	StatusPending   Status = "pending"
+	StatusInflight  Status = "inflight"
+	StatusSucceeded Status = "succeeded"
+	StatusFailed    Status = "failed"
+	StatusDead      Status = "dead"
+)
+
+// ErrConflict is returned when a delivery is not in a state the change
+// allows (for example retrying one that is in flight).
+var ErrConflict = errors.New("conflicting state")
+
+// Attachment is a file a channel fetches and attaches (e-mail).
+type Attachment struct {
+	FileName string `json:"fileName"`
+	URL      string `json:"url"`
+}
+
+// Delivery is one message on its way to one destination through one
+// channel. Its id is stable across attempts.
+type Delivery struct {
+	ID            string
+	MessageID     string
+	TenantID      string
+	Rule          string
+	Channel       string
+	ConfigID      string
+	Destination   string
+	Method        string
+	Headers       map[string]string
+	Query         map[string]string
+	Body          []byte
+	Subject       string
+	Attachments   []Attachment
+	Schedule      []time.Duration // retry delays chosen by the rule; nil means the default
+	Status        Status
+	Attempts      int
+	NextAttemptAt time.Time
+	LeaseUntil    time.Time
+	LastError     string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+const deliveryColumns = `id, message_id, tenant_id, rule, channel, config_id, destination, method,
+	headers, query, body, subject, attachments, schedule, status, attempts, next_attempt_at,
+	lease_until, last_error, created_at, updated_at`
+
+func deliveryArgs(d *Delivery) ([]any, error) {
+	headers, err := marshalJSON(nonNilMap(d.Headers))
+	if err != nil {
+		return nil, err
+	}
+	query, err := marshalJSON(nonNilMap(d.Query))
+	if err != nil {
+		return nil, err
+	}
+	atts := d.Attachments
+	if atts == nil {
+		atts = []Attachment{}
+	}
+	attachments, err := marshalJSON(atts)
+	if err != nil {
+		return nil, err
+	}
+	schedule := ""
+	if d.Schedule != nil {
+		ms := make([]int64, len(d.Schedule))
+		for i, s := range d.Schedule {
+			ms[i] = s.Milliseconds()
+		}
+		if schedule, err = marshalJSON(ms); err != nil {
+			return nil, err
+		}
+	}
+	return []any{d.ID, d.MessageID, d.TenantID, d.Rule, d.Channel, d.ConfigID, d.Destination, d.Method,
+		headers, query, d.Body, d.Subject, attachments, schedule, string(d.Status), d.Attempts,
+		millis(d.NextAttemptAt), millis(d.LeaseUntil), d.LastError, millis(d.CreatedAt), millis(d.UpdatedAt)}, nil
+}
+
+func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
+	var d Delivery
+	var headers, query, attachments, schedule, status string
+	var next, lease, created, updated int64
+	err := row.Scan(&d.ID, &d.MessageID, &d.TenantID, &d.Rule, &d.Channel, &d.ConfigID, &d.Destination,
+		&d.Method, &headers, &query, &d.Body, &d.Subject, &attachments, &schedule, &status, &d.Attempts,
+		&next, &lease, &d.LastError, &created, &updated)
+	if err != nil {
+		return Delivery{}, err
+	}
+	d.Status = Status(status)
+	d.NextAttemptAt, d.LeaseUntil = fromMillis(next), fromMillis(lease)
+	d.CreatedAt, d.UpdatedAt = fromMillis(created), fromMillis(updated)
+	if err := json.Unmarshal([]byte(headers), &d.Headers); err != nil {
+		return Delivery{}, fmt.Errorf("decode headers of %s: %w", d.ID, err)
+	}
+	if err := json.Unmarshal([]byte(query), &d.Query); err != nil {
+		return Delivery{}, fmt.Errorf("decode query of %s: %w", d.ID, err)
+	}
+	if err := json.Unmarshal([]byte(attachments), &d.Attachments); err != nil {
+		return Delivery{}, fmt.Errorf("decode attachments of %s: %w", d.ID, err)
+	}
+	if schedule != "" {
+		var ms []int64
+		if err := json.Unmarshal([]byte(schedule), &ms); err != nil {
+			return Delivery{}, fmt.Errorf("decode schedule of %s: %w", d.ID, err)
+		}
+		d.Schedule = make([]time.Duration, len(ms))
+		for i, v := range ms {
+			d.Schedule[i] = time.Duration(v) * time.Millisecond
+		}
+	}
+	return d, nil
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// Due is a delivery that should be attempted at At.
+type Due struct {
+	ID string
+	At time.Time
+}
+
+// DueBefore lists deliveries waiting for an attempt before t, and those in
+// flight whose lease ran out before t (their sender died with them), the
+// soonest first.
+func (s *Store) DueBefore(ctx context.Context, t time.Time, limit int) ([]Due, error) {
+	rows, err := s.reader.QueryContext(ctx, `
+		SELECT id, at FROM (
+			SELECT id, next_attempt_at AS at FROM deliveries
+			 WHERE status IN ('pending', 'failed') AND next_attempt_at < ?1
+			UNION ALL
+			SELECT id, lease_until AS at FROM deliveries
+			 WHERE status = 'inflight' AND lease_until < ?1
+		) ORDER BY at LIMIT ?2`, millis(t), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list due deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []Due
+	for rows.Next() {
+		var d Due
+		var at int64
+		if err := rows.Scan(&d.ID, &at); err != nil {
+			return nil, fmt.Errorf("list due deliveries: %w", err)
+		}
+		d.At = fromMillis(at)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Claim leases a delivery for one attempt: it must be due (or its earlier
+// lease expired). It returns the delivery with Attempts already counting
+// this attempt, or ErrNotFound when it is not claimable now.
+func (s *Store) Claim(ctx context.Context, id string, now time.Time, lease time.Duration) (Delivery, error) {
+	var d Delivery
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		d, err = scanDelivery(tx.QueryRowContext(ctx, `
+			UPDATE deliveries SET status = 'inflight', lease_until = ?1, attempts = attempts + 1, updated_at = ?2
+			 WHERE id = ?3 AND (
+			   (status IN ('pending', 'failed') AND next_attempt_at <= ?2) OR
+			   (status = 'inflight' AND lease_until <= ?2))
+			RETURNING `+deliveryColumns, millis(now.Add(lease)), millis(now), id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return Delivery{}, fmt.Errorf("claim delivery %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// Attempt is the record of one try.
+type Attempt struct {
+	DeliveryID string
+	Number     int
+	StartedAt  time.Time
+	Outcome    string // delivered, retryable or permanent
+	StatusCode int
+	Latency    time.Duration
+	Response   string
+	Error      string
+}
+
+// Completion is what an attempt ends with: its record and the delivery's
+// next state.
+type Completion struct {
+	Attempt       Attempt
+	Status        Status // succeeded, failed or dead
+	NextAttemptAt time.Time
+	LastError     string
+}
+
+// Complete records an attempt and moves its delivery on, in one
+// transaction. It is refused with ErrConflict when the delivery is no
+// longer held by this attempt (its lease ran out and it was claimed again).
+func (s *Store) Complete(ctx context.Context, c Completion) error {
+	a := c.Attempt
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = 0, last_error = ?, updated_at = ?
+			 WHERE id = ? AND status = 'inflight' AND attempts = ?`,
+			string(c.Status), millis(c.NextAttemptAt), c.LastError, millis(time.Now()), a.DeliveryID, a.Number)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrConflict
+		}
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO attempts (delivery_id, number, started_at, outcome, status_code, latency_ms, response, error)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.DeliveryID, a.Number, millis(a.StartedAt), a.Outcome, a.StatusCode, a.Latency.Milliseconds(),
+			a.Response, a.Error)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("complete delivery %s attempt %d: %w", a.DeliveryID, a.Number, err)
+	}
+	return nil
+}
+
+// ReleaseLeases ends the lease of every delivery in flight, so that they
+// are sent again now. Call it only when no other gateway can be sending
+// from this store: at start, holding the data folder's lock.
+func (s *Store) ReleaseLeases(ctx context.Context) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET lease_until = 0 WHERE status = 'inflight'`)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("release leases: %w", err)
+	}
+	return int(n), nil
+}

@@ -1,0 +1,160 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Message is one accepted callback as its business system sent it.
+type Message struct {
+	ID       string
+	TenantID string
+	Rule     string
+	Content  string
+	// Properties is the callback's properties as JSON, kept for replays and
+	// for rules that look at them.
+	Properties     []byte
+	RequestID      string
+	IdempotencyKey string
+	CreatedAt      time.Time
+}
+
+// InsertMessage stores a message and its deliveries in one transaction and
+// returns once it is committed. When the message carries an idempotency key
+// the tenant already used, nothing is written and the first message and its
+// deliveries are returned with existed set.
+func (s *Store) InsertMessage(ctx context.Context, m Message, ds []Delivery) (Message, []Delivery, bool, error) {
+	now := time.Now().UTC()
+	if m.ID == "" {
+		m.ID = NewID("msg")
+	}
+	m.CreatedAt = now
+	for i := range ds {
+		d := &ds[i]
+		if d.ID == "" {
+			d.ID = NewID("dlv")
+		}
+		d.MessageID, d.TenantID, d.Rule = m.ID, m.TenantID, m.Rule
+		d.Status = StatusPending
+		if d.Method == "" {
+			d.Method = "POST"
+		}
+		if d.NextAttemptAt.IsZero() {
+			d.NextAttemptAt = now
+		}
+		d.CreatedAt, d.UpdatedAt = now, now
+	}
+	var existed bool
+	var first Message
+	var firstDs []Delivery
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if m.IdempotencyKey != "" {
+			var err error
+			first, firstDs, err = messageByIdempotencyKey(ctx, tx, m.TenantID, m.IdempotencyKey)
+			if err == nil {
+				existed = true
+				return nil
+			}
+			if !errors.Is(err, ErrNotFound) {
+				return err
+			}
+		}
+		var idem any
+		if m.IdempotencyKey != "" {
+			idem = m.IdempotencyKey
+		}
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO messages (id, tenant_id, rule, content, properties, request_id, idempotency_key, created_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.ID, m.TenantID, m.Rule, m.Content, string(m.Properties), m.RequestID, idem, millis(now)); err != nil {
+			return fmt.Errorf("insert message: %w", err)
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (`+deliveryColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return fmt.Errorf("prepare delivery insert: %w", err)
+		}
+		defer stmt.Close()
+		for i := range ds {
+			args, err := deliveryArgs(&ds[i])
+			if err != nil {
+				return err
+			}
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("insert delivery: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Message{}, nil, false, fmt.Errorf("store message: %w", err)
+	}
+	if existed {
+		return first, firstDs, true, nil
+	}
+	return m, ds, false, nil
+}
+
+func messageByIdempotencyKey(ctx context.Context, tx *sql.Tx, tenantID, key string) (Message, []Delivery, error) {
+	var m Message
+	var props string
+	var created int64
+	err := tx.QueryRowContext(ctx,
+		`SELECT id, tenant_id, rule, content, properties, request_id, idempotency_key, created_at
+		 FROM messages WHERE tenant_id = ? AND idempotency_key = ?`, tenantID, key).
+		Scan(&m.ID, &m.TenantID, &m.Rule, &m.Content, &props, &m.RequestID, &m.IdempotencyKey, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Message{}, nil, ErrNotFound
+	}
+	if err != nil {
+		return Message{}, nil, fmt.Errorf("find idempotency key: %w", err)
+	}
+	m.Properties, m.CreatedAt = []byte(props), fromMillis(created)
+	rows, err := tx.QueryContext(ctx,
+		`SELECT `+deliveryColumns+` FROM deliveries WHERE message_id = ? ORDER BY id`, m.ID)
+	if err != nil {
+		return Message{}, nil, fmt.Errorf("load deliveries: %w", err)
+	}
+	defer rows.Close()
+	var ds []Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return Message{}, nil, err
+		}
+		ds = append(ds, d)
+	}
+	return m, ds, rows.Err()
+}
+
+// GetMessage returns one of the tenant's messages or ErrNotFound.
+func (s *Store) GetMessage(ctx context.Context, tenantID, id string) (Message, error) {
+	var m Message
+	var props string
+	var idem sql.NullString
+	var created int64
+	err := s.reader.QueryRowContext(ctx,
+		`SELECT id, tenant_id, rule, content, properties, request_id, idempotency_key, created_at
+		 FROM messages WHERE tenant_id = ? AND id = ?`, tenantID, id).
+		Scan(&m.ID, &m.TenantID, &m.Rule, &m.Content, &props, &m.RequestID, &idem, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Message{}, fmt.Errorf("message %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Message{}, fmt.Errorf("get message: %w", err)
+	}
+	m.Properties, m.IdempotencyKey, m.CreatedAt = []byte(props), idem.String, fromMillis(created)
+	return m, nil
+}
+
+func marshalJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encode column: %w", err)
+	}
+	return string(b), nil
+}

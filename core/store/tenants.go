@@ -1,0 +1,186 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Tenant is one customer of the gateway; all its data hangs off its id.
+type Tenant struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+// AppKey is a tenant's credential. Only a hash of its secret is stored.
+type AppKey struct {
+	Key       string
+	TenantID  string
+	CreatedAt time.Time
+	Revoked   bool
+}
+
+// HashSecret is how secrets are kept: a SHA-256, so a copy of the database
+// does not hand out credentials. Secrets are long random strings, so a
+// fast hash is enough.
+func HashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// CreateTenant adds a tenant; ErrExists if the id is taken.
+func (s *Store) CreateTenant(ctx context.Context, t Tenant) (Tenant, error) {
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = time.Now().UTC()
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)`,
+			t.ID, t.Name, millis(t.CreatedAt))
+		return err
+	})
+	if isUniqueViolation(err) {
+		return Tenant{}, fmt.Errorf("create tenant %q: %w", t.ID, ErrExists)
+	}
+	if err != nil {
+		return Tenant{}, fmt.Errorf("create tenant %q: %w", t.ID, err)
+	}
+	return t, nil
+}
+
+// GetTenant returns the tenant or ErrNotFound.
+func (s *Store) GetTenant(ctx context.Context, id string) (Tenant, error) {
+	var t Tenant
+	var created int64
+	err := s.reader.QueryRowContext(ctx,
+		`SELECT id, name, created_at FROM tenants WHERE id = ?`, id).Scan(&t.ID, &t.Name, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Tenant{}, fmt.Errorf("tenant %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Tenant{}, fmt.Errorf("get tenant %q: %w", id, err)
+	}
+	t.CreatedAt = fromMillis(created)
+	return t, nil
+}
+
+// ListTenants returns every tenant, by id.
+func (s *Store) ListTenants(ctx context.Context) ([]Tenant, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT id, name, created_at FROM tenants ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	defer rows.Close()
+	var out []Tenant
+	for rows.Next() {
+		var t Tenant
+		var created int64
+		if err := rows.Scan(&t.ID, &t.Name, &created); err != nil {
+			return nil, fmt.Errorf("list tenants: %w", err)
+		}
+		t.CreatedAt = fromMillis(created)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// CreateAppKey adds an app key for a tenant with the given secret.
+// ErrNotFound if the tenant does not exist, ErrExists if the key or the
+// secret is taken.
+func (s *Store) CreateAppKey(ctx context.Context, tenantID, key, secret string) (AppKey, error) {
+	k := AppKey{Key: key, TenantID: tenantID, CreatedAt: time.Now().UTC()}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM tenants WHERE id = ?`, tenantID).Scan(&one); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("tenant %q: %w", tenantID, ErrNotFound)
+			}
+			return err
+		}
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO app_keys (app_key, tenant_id, secret_hash, created_at) VALUES (?, ?, ?, ?)`,
+			key, tenantID, HashSecret(secret), millis(k.CreatedAt))
+		return err
+	})
+	if isUniqueViolation(err) {
+		return AppKey{}, fmt.Errorf("create app key %q: %w", key, ErrExists)
+	}
+	if err != nil {
+		return AppKey{}, fmt.Errorf("create app key %q: %w", key, err)
+	}
+	return k, nil
+}
+
+// ListAppKeys returns a tenant's app keys, revoked ones included.
+func (s *Store) ListAppKeys(ctx context.Context, tenantID string) ([]AppKey, error) {
+	rows, err := s.reader.QueryContext(ctx,
+		`SELECT app_key, tenant_id, created_at, revoked_at FROM app_keys WHERE tenant_id = ? ORDER BY created_at, app_key`,
+		tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("list app keys: %w", err)
+	}
+	defer rows.Close()
+	var out []AppKey
+	for rows.Next() {
+		var k AppKey
+		var created, revoked int64
+		if err := rows.Scan(&k.Key, &k.TenantID, &created, &revoked); err != nil {
+			return nil, fmt.Errorf("list app keys: %w", err)
+		}
+		k.CreatedAt, k.Revoked = fromMillis(created), revoked != 0
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// RevokeAppKey makes a key's secret stop working. ErrNotFound if unknown.
+func (s *Store) RevokeAppKey(ctx context.Context, key string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE app_keys SET revoked_at = ? WHERE app_key = ? AND revoked_at = 0`, millis(time.Now()), key)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("app key %q: %w", key, ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("revoke app key: %w", err)
+	}
+	return nil
+}
+
+// AppKeyBySecret finds the live app key a secret belongs to, or ErrNotFound.
+func (s *Store) AppKeyBySecret(ctx context.Context, secret string) (AppKey, error) {
+	var k AppKey
+	var created int64
+	err := s.reader.QueryRowContext(ctx,
+		`SELECT app_key, tenant_id, created_at FROM app_keys WHERE secret_hash = ? AND revoked_at = 0`,
+		HashSecret(secret)).Scan(&k.Key, &k.TenantID, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return AppKey{}, fmt.Errorf("app key for secret: %w", ErrNotFound)
+	}
+	if err != nil {
+		return AppKey{}, fmt.Errorf("find app key: %w", err)
+	}
+	k.CreatedAt = fromMillis(created)
+	return k, nil
+}
+
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
