@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -58,6 +59,48 @@ func TestOpen_options(t *testing.T) {
 				t.Fatalf("Ping: %v", err)
 			}
 			mustTenant(t, s, "acme")
+		})
+	}
+}
+
+// TestOpen_path_is_a_file_name checks that Path is taken as a file name,
+// not as part of a URI: the database is made exactly there, and reopened.
+func TestOpen_path_is_a_file_name(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		dir  string
+	}{
+		{name: "space", dir: "with space"},
+		{name: "ampersand", dir: "a&b=c"},
+		{name: "unicode", dir: "données"},
+		{name: "hash", dir: "a#b"},
+		{name: "question_mark", dir: "a?b"},
+		{name: "percent", dir: "100%41"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), tt.dir, "callgate.db")
+			s, err := store.Open(t.Context(), store.Options{Path: path})
+			if err != nil {
+				t.Fatalf("Open(%q): %v", path, err)
+			}
+			mustTenant(t, s, "acme")
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(path); err != nil {
+				t.Fatalf("no database at %q: %v", path, err)
+			}
+			s, err = store.Open(t.Context(), store.Options{Path: path})
+			if err != nil {
+				t.Fatalf("reopen: %v", err)
+			}
+			defer s.Close()
+			if _, err := s.GetTenant(t.Context(), "acme"); err != nil {
+				t.Errorf("after reopening %q: %v", path, err)
+			}
 		})
 	}
 }
@@ -252,6 +295,7 @@ func TestClose_then_write_is_refused(t *testing.T) {
 			_, err := s.ReplayDeliveries(ctx, store.ReplayFilter{TenantID: "acme", Status: store.StatusDead, Limit: 10}, time.Now())
 			return err
 		}},
+		{"release_leases", func() error { _, err := s.ReleaseLeases(ctx); return err }},
 		{"add_receipt", func() error {
 			_, err := s.AddReceipt(ctx, "acme", store.Receipt{DeliveryID: id, ChannelID: "webhook"})
 			return err
@@ -259,10 +303,13 @@ func TestClose_then_write_is_refused(t *testing.T) {
 	}
 	for _, w := range writes {
 		t.Run(w.name, func(t *testing.T) {
+			// In parallel, so that a hanging write costs the package one
+			// timeout rather than one per method.
+			t.Parallel()
 			// Several tries: a write after Close must be refused every time,
 			// not only when a select happens to pick the right case.
 			for i := range 20 {
-				err := within(t, 5*time.Second, w.name+" after Close", w.write)
+				err := within(t, time.Second, w.name+" after Close", w.write)
 				if !errors.Is(err, store.ErrClosed) {
 					t.Fatalf("try %d: %s after Close = %v, want ErrClosed", i+1, w.name, err)
 				}
@@ -313,7 +360,7 @@ func TestClose_racing_writes(t *testing.T) {
 	if err := within(t, 10*time.Second, "Close", s.Close); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	within(t, 10*time.Second, "writes racing Close", func() struct{} { wg.Wait(); return struct{}{} })
+	within(t, 3*time.Second, "writes racing Close", func() struct{} { wg.Wait(); return struct{}{} })
 	close(committed)
 
 	s, err = store.Open(ctx, store.Options{Path: path})

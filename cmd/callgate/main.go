@@ -1,0 +1,49 @@
+// Command callgate is the callback gateway: `callgate serve` runs it, and
+// the other subcommands help operators and newcomers around it.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `callgate: a callback gateway
+
+Usage:
+  callgate serve [--addr ADDR] [--data DIR] [--dev] [--config FILE]
+  callgate receive [--addr ADDR] [--token TOKEN] [--key KEY]
+  callgate plugin NAME      (run by the gateway itself: a built-in sender plugin)
+  callgate version
+
+Run "callgate COMMAND -h" for a command's flags.
+`
+
+// version is set by the build (-ldflags "-X main.version=...").
+var version = "dev"
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "serve":
+		err = serve(args)
+	case "receive":
+		err = receive(args)
+	case "plugin":
+		err = servePlugin(args)
+	case "version", "--version", "-version":
+		fmt.Println("callgate", version)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "callgate: unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "callgate:", err)
+		os.Exit(1)
+	}
+}

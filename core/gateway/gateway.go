@@ -1,0 +1,196 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/callgate/callgate/core/api"
+	"github.com/callgate/callgate/core/auth"
+	"github.com/callgate/callgate/core/dispatch"
+	"github.com/callgate/callgate/core/ingest"
+	"github.com/callgate/callgate/core/pluginhost"
+	"github.com/callgate/callgate/core/route"
+	"github.com/callgate/callgate/core/store"
+)
+
+// Gateway is a running callgate.
+type Gateway struct {
+	cfg        Config
+	log        *slog.Logger
+	store      *store.Store
+	host       *pluginhost.Host
+	dispatcher *dispatch.Dispatcher
+	auth       *auth.Authenticator
+	handler    http.Handler
+	lock       *os.File
+}
+
+// Open prepares a gateway: it locks the data folder, opens the store,
+// makes the dev tenant when asked and starts the plugins. Serve then runs
+// it; Close undoes Open.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Gateway, err error) {
+	cfg.applyDev()
+	g := &Gateway{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			g.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("make data folder: %w", err)
+	}
+	if g.lock, err = lockDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	g.store, err = store.Open(ctx, store.Options{
+		Path:        filepath.Join(cfg.DataDir, "callgate.db"),
+		Synchronous: cfg.Synchronous,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Holding the folder's lock, this process is the only sender: whatever
+	// was in flight belonged to a gateway that died, and goes out again.
+	if n, err := g.store.ReleaseLeases(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		log.Warn("deliveries in flight at the last stop will be sent again", "count", n)
+	}
+	if cfg.Dev {
+		if err := g.bootstrapDev(ctx); err != nil {
+			return nil, err
+		}
+	}
+	specs, err := cfg.pluginSpecs()
+	if err != nil {
+		return nil, err
+	}
+	g.host = pluginhost.New(log.With("component", "pluginhost"), specs...)
+	if err := g.host.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start plugins: %w", err)
+	}
+	channelSettings := map[string]map[string]string{}
+	if cfg.AllowPrivateNetworks {
+		for _, s := range specs {
+			channelSettings[s.Name] = map[string]string{"allow_private_networks": "true"}
+		}
+	}
+	g.dispatcher = dispatch.New(g.store, g.host, log.With("component", "dispatch"), dispatch.Options{
+		Workers:         cfg.Workers,
+		SendTimeout:     cfg.SendTimeout,
+		ChannelSettings: channelSettings,
+	})
+	g.auth = auth.New(g.store, cfg.AdminToken)
+	g.handler = g.routes()
+	return g, nil
+}
+
+// bootstrapDev makes the dev tenant and app key if they are missing.
+func (g *Gateway) bootstrapDev(ctx context.Context) error {
+	if _, err := g.store.CreateTenant(ctx, store.Tenant{ID: DevTenant, Name: "Demo tenant"}); err != nil && !errors.Is(err, store.ErrExists) {
+		return fmt.Errorf("make dev tenant: %w", err)
+	}
+	if _, err := g.store.CreateAppKey(ctx, DevTenant, DevAppKey, DevSecret); err != nil && !errors.Is(err, store.ErrExists) {
+		return fmt.Errorf("make dev app key: %w", err)
+	}
+	g.log.Warn("dev mode: tenant demo, app key demo and the admin token are the README's; loopback and private destinations are allowed")
+	return nil
+}
+
+// Handler is the gateway's HTTP handler, for tests that serve it
+// themselves.
+func (g *Gateway) Handler() http.Handler { return g.handler }
+
+// Serve accepts connections on ln and sends deliveries until ctx ends,
+// then shuts down: it stops accepting, lets requests and sends in flight
+// finish within a deadline, and returns.
+func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	// gRPC clients speak HTTP/2 without TLS on a plain listener.
+	protocols.SetUnencryptedHTTP2(true)
+	srv := &http.Server{
+		Handler:           g.handler,
+		Protocols:         protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+	}
+	dctx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
+	dispatched := make(chan error, 1)
+	go func() { dispatched <- g.dispatcher.Run(dctx) }()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	g.log.Info("callgate serving", "addr", ln.Addr().String(), "data", g.cfg.DataDir, "dev", g.cfg.Dev)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+		err = fmt.Errorf("serve http: %w", err)
+	}
+	g.log.Info("callgate stopping")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if serr := srv.Shutdown(shutdownCtx); serr != nil {
+		g.log.Warn("http shutdown", "error", serr)
+	}
+	stopDispatch()
+	if derr := <-dispatched; derr != nil {
+		err = errors.Join(err, derr)
+	}
+	return err
+}
+
+// Close stops the plugins and closes the store. Call it after Serve.
+func (g *Gateway) Close() error {
+	var errs []error
+	if g.host != nil {
+		g.host.Close()
+	}
+	if g.store != nil {
+		errs = append(errs, g.store.Close())
+	}
+	if g.lock != nil {
+		errs = append(errs, g.lock.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// lockDir takes an exclusive lock on the data folder, so two gateways never
+// share one store (each would think the other's leases orphaned).
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open data lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("data folder %s is in use by another callgate: %w", dir, err)
+	}
+	return f, nil
+}
+
+// channels adapts the plugin host to the channel API.
+type channels struct{ host *pluginhost.Host }
+
+func (c channels) Channels() []api.ChannelInfo {
+	var out []api.ChannelInfo
+	for _, p := range c.host.Plugins() {
+		out = append(out, api.ChannelInfo{ID: p.Name, Plugin: p.Name, Version: p.Version, Healthy: p.Healthy})
+	}
+	return out
+}
+
+// router is the routing callgate runs: the built-in rules for now.
+func newRouter() route.Router { return route.Builtin{} }
+
+var _ ingest.Notifier = (*dispatch.Dispatcher)(nil)

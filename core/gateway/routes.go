@@ -1,0 +1,143 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpcreflect"
+
+	"github.com/callgate/callgate/core/api"
+	"github.com/callgate/callgate/core/apierr"
+	"github.com/callgate/callgate/core/ingest"
+	"github.com/callgate/callgate/core/reqid"
+	"github.com/callgate/callgate/proto/callgate/v1/callgatev1connect"
+)
+
+// routes builds the HTTP handler: the seed's REST paths, every Connect
+// service (Connect, gRPC and gRPC-Web on the same paths), gRPC reflection
+// and the health checks.
+func (g *Gateway) routes() http.Handler {
+	// Connect paths (/package.Service/Method) and the seed's
+	// /{tenantId}/... pattern overlap in ServeMux's eyes, so each set gets
+	// its own mux and the first path segment picks one.
+	mux, rpc := http.NewServeMux(), http.NewServeMux()
+	svc := ingest.New(g.store, newRouter(), g.dispatcher, g.log.With("component", "ingest"),
+		ingest.Options{MaxContent: g.cfg.MaxContentBytes})
+	ingest.NewRESTHandler(svc, g.auth, g.log.With("component", "ingest")).Register(mux)
+
+	logged := connect.UnaryInterceptorFunc(g.logErrors)
+	tenantOpts := connect.WithHandlerOptions(
+		connect.WithInterceptors(logged, g.auth.TenantInterceptor()),
+		connect.WithReadMaxBytes(4<<20),
+	)
+	adminOpts := connect.WithHandlerOptions(
+		connect.WithInterceptors(logged, g.auth.AdminInterceptor()),
+		connect.WithReadMaxBytes(1<<20),
+	)
+	ic := ingest.NewConnectHandler(svc)
+	rpc.Handle(callgatev1connect.NewCallbackServiceHandler(ic, tenantOpts))
+	rpc.Handle(callgatev1connect.NewFeedbackServiceHandler(ic, tenantOpts))
+	rpc.Handle(callgatev1connect.NewConfigServiceHandler(api.NewConfigService(g.store, g.log.With("component", "config")), tenantOpts))
+	rpc.Handle(callgatev1connect.NewDeliveryServiceHandler(api.NewDeliveryService(g.store, g.dispatcher), tenantOpts))
+	rpc.Handle(callgatev1connect.NewChannelServiceHandler(api.NewChannelService(channels{g.host}), tenantOpts))
+	rpc.Handle(callgatev1connect.NewTenantServiceHandler(api.NewTenantService(g.store, g.log.With("component", "tenants")), adminOpts))
+
+	reflector := grpcreflect.NewStaticReflector(
+		callgatev1connect.CallbackServiceName,
+		callgatev1connect.FeedbackServiceName,
+		callgatev1connect.ConfigServiceName,
+		callgatev1connect.DeliveryServiceName,
+		callgatev1connect.ChannelServiceName,
+		callgatev1connect.TenantServiceName,
+	)
+	rpc.Handle(grpcreflect.NewHandlerV1(reflector))
+	rpc.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", g.ready)
+	return reqid.Middleware(g.accessLog(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/callgate.") || strings.HasPrefix(r.URL.Path, "/grpc.") {
+			rpc.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})))
+}
+
+// ready answers 200 when the store answers and every plugin is up.
+func (g *Gateway) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	status := map[string]string{"store": "ok", "plugins": "ok"}
+	code := http.StatusOK
+	if err := g.store.Ping(ctx); err != nil {
+		status["store"], code = "unavailable", http.StatusServiceUnavailable
+	}
+	if !g.host.Ready() {
+		status["plugins"], code = "unavailable", http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, status)
+}
+
+// logErrors logs every failed Connect call once, with its request id.
+func (g *Gateway) logErrors(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		resp, err := next(ctx, req)
+		if err != nil {
+			level := slog.LevelInfo
+			if code := connect.CodeOf(err); code == connect.CodeInternal || code == connect.CodeUnknown {
+				level = slog.LevelError
+			}
+			var ce *connect.Error
+			stable := ""
+			if ok := asConnect(err, &ce); ok {
+				stable = ce.Meta().Get(apierr.CodeHeader)
+			}
+			g.log.Log(ctx, level, "call refused", "request_id", reqid.From(ctx),
+				"procedure", req.Spec().Procedure, "code", stable, "error", err.Error())
+		}
+		return resp, err
+	}
+}
+
+func asConnect(err error, target **connect.Error) bool {
+	ce, ok := err.(*connect.Error)
+	if ok {
+		*target = ce
+	}
+	return ok
+}
+
+// accessLog logs each request at debug level and turns a panic into a 500.
+func (g *Gateway) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				g.log.Error("handler panicked", "request_id", reqid.From(r.Context()), "path", r.URL.Path, "panic", p)
+				writeJSON(w, http.StatusInternalServerError, ingest.Envelope{
+					Code: apierr.InternalError, Message: "internal error", RequestID: reqid.From(r.Context()),
+				})
+			}
+		}()
+		next.ServeHTTP(w, r)
+		g.log.Debug("request", "request_id", reqid.From(r.Context()), "method", r.Method, "path", r.URL.Path,
+			"duration", time.Since(start))
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
