@@ -27,7 +27,7 @@ func (s *Store) AddCallbackConfig(ctx context.Context, c CallbackConfig) (Callba
 		c.ID = NewID("cfg")
 	}
 	c.CreatedAt = time.Now().UTC()
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO callback_configs (id, tenant_id, url, callback_key, callback_token, operator, created_at)
 			 VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -47,7 +47,7 @@ func (s *Store) AddCallbackConfig(ctx context.Context, c CallbackConfig) (Callba
 // URL and returns its id; ErrNotFound when there is none.
 func (s *Store) DeleteCallbackConfigByURL(ctx context.Context, tenantID, url string) (string, error) {
 	var id string
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx,
 			`DELETE FROM callback_configs WHERE tenant_id = ? AND url = ? RETURNING id`, tenantID, url).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {

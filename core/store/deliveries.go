@@ -177,7 +177,7 @@ func (s *Store) DueBefore(ctx context.Context, t time.Time, limit int) ([]Due, e
 // this attempt, or ErrNotFound when it is not claimable now.
 func (s *Store) Claim(ctx context.Context, id string, now time.Time, lease time.Duration) (Delivery, error) {
 	var d Delivery
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		d, err = scanDelivery(tx.QueryRowContext(ctx, `
 			UPDATE deliveries SET status = 'inflight', lease_until = ?1, attempts = attempts + 1, updated_at = ?2
@@ -222,7 +222,7 @@ type Completion struct {
 // longer held by this attempt (its lease ran out and it was claimed again).
 func (s *Store) Complete(ctx context.Context, c Completion) error {
 	a := c.Attempt
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `
 			UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = 0, last_error = ?, updated_at = ?
 			 WHERE id = ? AND status = 'inflight' AND attempts = ?`,
@@ -251,7 +251,7 @@ func (s *Store) Complete(ctx context.Context, c Completion) error {
 // from this store: at start, holding the data folder's lock.
 func (s *Store) ReleaseLeases(ctx context.Context) (int, error) {
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET lease_until = 0 WHERE status = 'inflight'`)
 		if err != nil {
 			return err

@@ -51,7 +51,7 @@ func (s *Store) InsertMessage(ctx context.Context, m Message, ds []Delivery) (Me
 	var existed bool
 	var first Message
 	var firstDs []Delivery
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if m.IdempotencyKey != "" {
 			var err error
 			first, firstDs, err = messageByIdempotencyKey(ctx, tx, m.TenantID, m.IdempotencyKey)

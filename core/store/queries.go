@@ -112,7 +112,7 @@ func (s *Store) AddReceipt(ctx context.Context, tenantID string, r Receipt) (Rec
 		r.ID = NewID("rcp")
 	}
 	r.ReceivedAt = time.Now().UTC()
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM deliveries WHERE id = ? AND tenant_id = ? AND channel = ?`,
 			r.DeliveryID, tenantID, r.ChannelID).Scan(&one)
@@ -160,7 +160,7 @@ func (s *Store) ListReceipts(ctx context.Context, deliveryID string) ([]Receipt,
 // beyond its schedule.
 func (s *Store) RetryDelivery(ctx context.Context, tenantID, id string, now time.Time) (Delivery, error) {
 	var d Delivery
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		d, err = scanDelivery(tx.QueryRowContext(ctx, `
 			UPDATE deliveries SET status = 'pending', next_attempt_at = ?1, updated_at = ?1
@@ -211,7 +211,7 @@ func (s *Store) ReplayDeliveries(ctx context.Context, f ReplayFilter, now time.T
 	}
 	args = append(args, f.Limit)
 	var ids []string
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `
 			UPDATE deliveries SET status = 'pending', next_attempt_at = ?1, updated_at = ?1
 			 WHERE id IN (SELECT id FROM deliveries WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?)

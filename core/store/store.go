@@ -45,13 +45,16 @@ type Store struct {
 	done   chan struct{}
 	once   sync.Once
 
+	closing sync.RWMutex // held for writing only to set closed
+	closed  bool
+
 	batches  sync.Mutex // guards the counters below
 	nBatches int64
 	nWrites  int64
 }
 
 type writeOp struct {
-	fn   func(tx *sql.Tx) error
+	fn   func(ctx context.Context, tx *sql.Tx) error
 	err  error
 	done chan struct{}
 }
@@ -121,7 +124,9 @@ func dsn(path string, pragmas []string, extra string) string {
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
 	}
-	s := "file:" + path + "?" + q.Encode()
+	// SQLite decodes %-escapes in a URI filename, so a path with '?' or '#'
+	// in it still names the right file.
+	s := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 	if extra != "" {
 		s += "&" + extra
 	}
@@ -133,6 +138,9 @@ func dsn(path string, pragmas []string, extra string) string {
 func (s *Store) Close() error {
 	var err error
 	s.once.Do(func() {
+		s.closing.Lock()
+		s.closed = true
+		s.closing.Unlock()
 		close(s.stop)
 		<-s.done
 		err = errors.Join(s.reader.Close(), s.writer.Close())
@@ -164,16 +172,25 @@ func (s *Store) Stats() (batches, writes int64) {
 
 // write runs fn in the writer's next transaction and returns once that
 // transaction is committed (or fn failed and was rolled back to its
-// savepoint). fn must not keep tx.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// savepoint). fn must not keep tx, and must use the context it is given,
+// never its caller's: cancelling a statement interrupts SQLite, which rolls
+// back the whole shared transaction.
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	op := &writeOp{fn: fn, done: make(chan struct{})}
+	// The read lock keeps Close from stopping the writer between the check
+	// and the send, so every queued write is run.
+	s.closing.RLock()
+	if s.closed {
+		s.closing.RUnlock()
+		return ErrClosed
+	}
 	select {
 	case s.ops <- op:
-	case <-s.stop:
-		return ErrClosed
 	case <-ctx.Done():
+		s.closing.RUnlock()
 		return ctx.Err()
 	}
+	s.closing.RUnlock()
 	// Once queued, the write will run: wait for it even if ctx ends, so a
 	// caller never reports failure for a write that then commits.
 	<-op.done
@@ -242,7 +259,7 @@ func (s *Store) commit(batch []*writeOp) {
 	finish(nil)
 }
 
-func runInSavepoint(ctx context.Context, tx *sql.Tx, fn func(*sql.Tx) error) (err error) {
+func runInSavepoint(ctx context.Context, tx *sql.Tx, fn func(context.Context, *sql.Tx) error) (err error) {
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
@@ -259,7 +276,7 @@ func runInSavepoint(ctx context.Context, tx *sql.Tx, fn func(*sql.Tx) error) (er
 			err = errors.Join(err, fmt.Errorf("release savepoint: %w", rerr))
 		}
 	}()
-	return fn(tx)
+	return fn(ctx, tx)
 }
 
 // millis is how times are stored: Unix milliseconds.

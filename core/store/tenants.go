@@ -41,7 +41,7 @@ func (s *Store) CreateTenant(ctx context.Context, t Tenant) (Tenant, error) {
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = time.Now().UTC()
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)`,
 			t.ID, t.Name, millis(t.CreatedAt))
@@ -97,7 +97,7 @@ func (s *Store) ListTenants(ctx context.Context) ([]Tenant, error) {
 // secret is taken.
 func (s *Store) CreateAppKey(ctx context.Context, tenantID, key, secret string) (AppKey, error) {
 	k := AppKey{Key: key, TenantID: tenantID, CreatedAt: time.Now().UTC()}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM tenants WHERE id = ?`, tenantID).Scan(&one); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
@@ -143,7 +143,7 @@ func (s *Store) ListAppKeys(ctx context.Context, tenantID string) ([]AppKey, err
 
 // RevokeAppKey makes a key's secret stop working. ErrNotFound if unknown.
 func (s *Store) RevokeAppKey(ctx context.Context, key string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE app_keys SET revoked_at = ? WHERE app_key = ? AND revoked_at = 0`, millis(time.Now()), key)
 		if err != nil {
