@@ -80,6 +80,7 @@ func (p *proc) launch(ctx context.Context, timeout time.Duration) (*plugin.Clien
 	cmd := exec.Command(p.spec.Cmd[0], p.spec.Cmd[1:]...)
 	// The spec's variables come last so they win over the gateway's.
 	cmd.Env = append(os.Environ(), p.spec.Env...)
+	cmd.SysProcAttr = procAttr()
 	var secure *plugin.SecureConfig
 	if p.spec.SHA256 != "" {
 		sum, _ := hex.DecodeString(p.spec.SHA256) // checked by Spec.validate

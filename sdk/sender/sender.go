@@ -2,6 +2,8 @@ package sender
 
 import (
 	"context"
+	"os"
+	"time"
 
 	"github.com/hashicorp/go-plugin"
 
@@ -63,9 +65,21 @@ func PluginMap(impl Sender) plugin.PluginSet {
 // the whole of a plugin's main and returns only when the gateway is done
 // with the plugin.
 func Serve(impl Sender) {
+	go exitWithParent(os.Getppid(), time.Second)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         PluginMap(impl),
 		GRPCServer:      plugin.DefaultGRPCServer,
 	})
+}
+
+// exitWithParent ends the plugin once the gateway that started it is gone
+// (the plugin is then adopted by another process): a plugin must never
+// outlive its gateway, even one killed with SIGKILL.
+func exitWithParent(parent int, every time.Duration) {
+	for range time.Tick(every) {
+		if os.Getppid() != parent {
+			os.Exit(0)
+		}
+	}
 }
