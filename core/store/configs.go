@@ -37,6 +37,9 @@ func (s *Store) AddCallbackConfig(ctx context.Context, c CallbackConfig) (Callba
 	if isUniqueViolation(err) {
 		return CallbackConfig{}, fmt.Errorf("add callback config: %w", ErrExists)
 	}
+	if isForeignKeyViolation(err) {
+		return CallbackConfig{}, fmt.Errorf("add callback config: tenant %q: %w", c.TenantID, ErrNotFound)
+	}
 	if err != nil {
 		return CallbackConfig{}, fmt.Errorf("add callback config: %w", err)
 	}

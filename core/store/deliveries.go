@@ -143,17 +143,17 @@ type Due struct {
 	At time.Time
 }
 
-// DueBefore lists deliveries waiting for an attempt before t, and those in
+// DueBefore lists deliveries waiting for an attempt at or before t, and those in
 // flight whose lease ran out before t (their sender died with them), the
 // soonest first.
 func (s *Store) DueBefore(ctx context.Context, t time.Time, limit int) ([]Due, error) {
 	rows, err := s.reader.QueryContext(ctx, `
 		SELECT id, at FROM (
 			SELECT id, next_attempt_at AS at FROM deliveries
-			 WHERE status IN ('pending', 'failed') AND next_attempt_at < ?1
+			 WHERE status IN ('pending', 'failed') AND next_attempt_at <= ?1
 			UNION ALL
 			SELECT id, lease_until AS at FROM deliveries
-			 WHERE status = 'inflight' AND lease_until < ?1
+			 WHERE status = 'inflight' AND lease_until <= ?1
 		) ORDER BY at LIMIT ?2`, millis(t), limit)
 	if err != nil {
 		return nil, fmt.Errorf("list due deliveries: %w", err)

@@ -69,7 +69,8 @@ func TestDueBefore(t *testing.T) {
 		want  []store.Due
 	}{
 		{name: "nothing_due_yet", t: at(0), limit: 10},
-		{name: "due_time_itself_is_not_before", t: at(time.Second), limit: 10},
+		{name: "due_time_itself_is_due", t: at(time.Second), limit: 10,
+			want: []store.Due{{pending, at(time.Second)}}},
 		{name: "first_pending", t: at(time.Second + time.Millisecond), limit: 10,
 			want: []store.Due{{pending, at(time.Second)}}},
 		{name: "pending_and_expired_lease", t: at(5 * time.Second), limit: 10,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -33,6 +34,7 @@ func (s *Store) InsertMessage(ctx context.Context, m Message, ds []Delivery) (Me
 		m.ID = NewID("msg")
 	}
 	m.CreatedAt = now
+	ds = slices.Clone(ds) // the caller's slice stays as it was
 	for i := range ds {
 		d := &ds[i]
 		if d.ID == "" {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -201,6 +202,9 @@ func (s *Store) ReplayDeliveries(ctx context.Context, f ReplayFilter, now time.T
 	if f.Status == StatusInflight {
 		return nil, fmt.Errorf("replay deliveries in flight: %w", ErrConflict)
 	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
 	where := []string{"tenant_id = ?", "status = ?"}
 	args := []any{millis(now), f.TenantID, string(f.Status)}
 	if !f.Since.IsZero() {
@@ -232,5 +236,6 @@ func (s *Store) ReplayDeliveries(ctx context.Context, f ReplayFilter, now time.T
 	if err != nil {
 		return nil, fmt.Errorf("replay deliveries: %w", err)
 	}
+	slices.Sort(ids) // RETURNING has no order; ids sort by creation
 	return ids, nil
 }

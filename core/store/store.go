@@ -150,6 +150,11 @@ func (s *Store) Close() error {
 
 // Ping checks that the database answers reads.
 func (s *Store) Ping(ctx context.Context) error {
+	select {
+	case <-s.stop:
+		return ErrClosed
+	default:
+	}
 	var one int
 	if err := s.reader.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("ping store: %w", err)
@@ -231,32 +236,60 @@ func (s *Store) writeLoop(maxBatch int) {
 }
 
 func (s *Store) commit(batch []*writeOp) {
-	ctx := context.Background()
-	finish := func(err error) {
+	if err := s.commitShared(batch); errors.Is(err, errTxLost) {
+		// SQLite rolled the shared transaction back by itself (an I/O error,
+		// a full disk): nothing of it is kept, so each write that did not
+		// fail on its own gets a transaction of its own.
 		for _, op := range batch {
-			if err != nil && op.err == nil {
+			if op.err != nil && !errors.Is(op.err, errTxLost) {
+				continue
+			}
+			op.err = nil
+			if err := s.commitShared([]*writeOp{op}); err != nil && op.err == nil {
 				op.err = err
 			}
-			close(op.done)
 		}
+	} else if err != nil {
+		for _, op := range batch {
+			if op.err == nil {
+				op.err = err
+			}
+		}
+	} else {
+		s.batches.Lock()
+		s.nBatches++
+		s.nWrites += int64(len(batch))
+		s.batches.Unlock()
 	}
+	for _, op := range batch {
+		close(op.done)
+	}
+}
+
+// errTxLost means SQLite ended the transaction itself, so savepoints no
+// longer nest inside it.
+var errTxLost = errors.New("transaction lost")
+
+// commitShared runs batch in one transaction. It returns errTxLost when
+// the transaction was rolled back under it; each op's own failure is in
+// op.err.
+func (s *Store) commitShared(batch []*writeOp) error {
+	ctx := context.Background()
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
-		finish(fmt.Errorf("begin write: %w", err))
-		return
+		return fmt.Errorf("begin write: %w", err)
 	}
 	for _, op := range batch {
 		op.err = runInSavepoint(ctx, tx, op.fn)
+		if errors.Is(op.err, errTxLost) {
+			tx.Rollback()
+			return errTxLost
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		finish(fmt.Errorf("commit write: %w", err))
-		return
+		return fmt.Errorf("commit write: %w", err)
 	}
-	s.batches.Lock()
-	s.nBatches++
-	s.nWrites += int64(len(batch))
-	s.batches.Unlock()
-	finish(nil)
+	return nil
 }
 
 func runInSavepoint(ctx context.Context, tx *sql.Tx, fn func(context.Context, *sql.Tx) error) (err error) {
@@ -269,7 +302,9 @@ func runInSavepoint(ctx context.Context, tx *sql.Tx, fn func(context.Context, *s
 		}
 		if err != nil {
 			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO op"); rerr != nil {
-				err = errors.Join(err, fmt.Errorf("roll back savepoint: %w", rerr))
+				// The savepoint is gone with the whole transaction.
+				err = errors.Join(err, errTxLost)
+				return
 			}
 		}
 		if _, rerr := tx.ExecContext(ctx, "RELEASE op"); rerr != nil {
