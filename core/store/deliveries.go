@@ -27,6 +27,22 @@ const (
 // allows (for example retrying one that is in flight).
 var ErrConflict = errors.New("conflicting state")
 
+// Fallback is another way to deliver, tried when a delivery fails for
+// good (for example SMS through a second provider).
+type Fallback struct {
+	Channel     string            `json:"channel"`
+	ConfigID    string            `json:"configId,omitempty"`
+	Destination string            `json:"destination"`
+	Method      string            `json:"method,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	Query       map[string]string `json:"query,omitempty"`
+	Body        []byte            `json:"body,omitempty"`
+	Subject     string            `json:"subject,omitempty"`
+	Attachments []Attachment      `json:"attachments,omitempty"`
+	ScheduleMs  []int64           `json:"scheduleMs,omitempty"`
+	Sign        string            `json:"sign,omitempty"`
+}
+
 // Attachment is a file a channel fetches and attaches (e-mail).
 type Attachment struct {
 	FileName string `json:"fileName"`
@@ -50,6 +66,8 @@ type Delivery struct {
 	Subject       string
 	Attachments   []Attachment
 	Schedule      []time.Duration // retry delays chosen by the rule; nil means the default
+	Sign          string          // a receiver protocol's own signature for the sender to add
+	Fallbacks     []Fallback      // tried in order when this delivery fails for good
 	Status        Status
 	Attempts      int
 	NextAttemptAt time.Time
@@ -61,7 +79,7 @@ type Delivery struct {
 
 const deliveryColumns = `id, message_id, tenant_id, rule, channel, config_id, destination, method,
 	headers, query, body, subject, attachments, schedule, status, attempts, next_attempt_at,
-	lease_until, last_error, created_at, updated_at`
+	lease_until, last_error, created_at, updated_at, sign, fallbacks`
 
 func deliveryArgs(d *Delivery) ([]any, error) {
 	headers, err := marshalJSON(nonNilMap(d.Headers))
@@ -90,18 +108,25 @@ func deliveryArgs(d *Delivery) ([]any, error) {
 			return nil, err
 		}
 	}
+	fallbacks := ""
+	if len(d.Fallbacks) > 0 {
+		if fallbacks, err = marshalJSON(d.Fallbacks); err != nil {
+			return nil, err
+		}
+	}
 	return []any{d.ID, d.MessageID, d.TenantID, d.Rule, d.Channel, d.ConfigID, d.Destination, d.Method,
 		headers, query, d.Body, d.Subject, attachments, schedule, string(d.Status), d.Attempts,
-		millis(d.NextAttemptAt), millis(d.LeaseUntil), d.LastError, millis(d.CreatedAt), millis(d.UpdatedAt)}, nil
+		millis(d.NextAttemptAt), millis(d.LeaseUntil), d.LastError, millis(d.CreatedAt), millis(d.UpdatedAt),
+		d.Sign, fallbacks}, nil
 }
 
 func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
 	var d Delivery
-	var headers, query, attachments, schedule, status string
+	var headers, query, attachments, schedule, status, fallbacks string
 	var next, lease, created, updated int64
 	err := row.Scan(&d.ID, &d.MessageID, &d.TenantID, &d.Rule, &d.Channel, &d.ConfigID, &d.Destination,
 		&d.Method, &headers, &query, &d.Body, &d.Subject, &attachments, &schedule, &status, &d.Attempts,
-		&next, &lease, &d.LastError, &created, &updated)
+		&next, &lease, &d.LastError, &created, &updated, &d.Sign, &fallbacks)
 	if err != nil {
 		return Delivery{}, err
 	}
@@ -116,6 +141,11 @@ func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
 	}
 	if err := json.Unmarshal([]byte(attachments), &d.Attachments); err != nil {
 		return Delivery{}, fmt.Errorf("decode attachments of %s: %w", d.ID, err)
+	}
+	if fallbacks != "" {
+		if err := json.Unmarshal([]byte(fallbacks), &d.Fallbacks); err != nil {
+			return Delivery{}, fmt.Errorf("decode fallbacks of %s: %w", d.ID, err)
+		}
 	}
 	if schedule != "" {
 		var ms []int64

@@ -76,7 +76,7 @@ func (s *Store) InsertMessage(ctx context.Context, m Message, ds []Delivery) (Me
 			return fmt.Errorf("insert message: %w", err)
 		}
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (`+deliveryColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return fmt.Errorf("prepare delivery insert: %w", err)
 		}

@@ -91,6 +91,22 @@ var migrations = []string{
 		received_at INTEGER NOT NULL
 	);
 	CREATE INDEX receipts_delivery ON receipts(delivery_id);`,
+
+	// 2: tenants' rules, and what a delivery carries from its rule.
+	`CREATE TABLE rules (
+		tenant_id  TEXT NOT NULL REFERENCES tenants(id),
+		code       TEXT NOT NULL,
+		version    INTEGER NOT NULL,
+		wasm       BLOB NOT NULL,
+		sha256     TEXT NOT NULL,
+		classifies INTEGER NOT NULL DEFAULT 0,
+		active     INTEGER NOT NULL DEFAULT 0,
+		created_at INTEGER NOT NULL,
+		PRIMARY KEY (tenant_id, code, version)
+	);
+	CREATE UNIQUE INDEX rules_active ON rules(tenant_id, code) WHERE active = 1;
+	ALTER TABLE deliveries ADD COLUMN sign TEXT NOT NULL DEFAULT '';
+	ALTER TABLE deliveries ADD COLUMN fallbacks TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate brings the schema up to date in one transaction.

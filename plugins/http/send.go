@@ -80,9 +80,16 @@ func newRequest(ctx context.Context, d *pluginv1.Delivery) (*http.Request, error
 	if u.Host == "" {
 		return nil, fmt.Errorf("destination %q has no host", d.GetDestination())
 	}
-	if len(d.GetQuery()) > 0 {
-		q := make(url.Values, len(d.GetQuery()))
+	extra, err := protocolSignature(d)
+	if err != nil {
+		return nil, err
+	}
+	if len(d.GetQuery()) > 0 || len(extra) > 0 {
+		q := make(url.Values, len(d.GetQuery())+len(extra))
 		for k, v := range d.GetQuery() {
+			q.Set(k, v)
+		}
+		for k, v := range extra {
 			q.Set(k, v)
 		}
 		// Appended rather than merged so the destination's own query is

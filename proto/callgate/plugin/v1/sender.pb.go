@@ -334,7 +334,12 @@ type Delivery struct {
 	// Unix seconds the gateway stamps the attempt with.
 	Timestamp int64 `protobuf:"varint,15,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
 	// How long the plugin may take, in milliseconds (0: its default).
-	TimeoutMs     int64 `protobuf:"varint,16,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	TimeoutMs int64 `protobuf:"varint,16,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	// A protocol's own signature the rule asked for, computed by the plugin
+	// because it needs the callback token: "tim" adds Tencent IM's
+	// RequestTime and Sign = hex(SHA-256(token + RequestTime)) query
+	// parameters.
+	Sign          string `protobuf:"bytes,17,opt,name=sign,proto3" json:"sign,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -479,6 +484,13 @@ func (x *Delivery) GetTimeoutMs() int64 {
 		return x.TimeoutMs
 	}
 	return 0
+}
+
+func (x *Delivery) GetSign() string {
+	if x != nil {
+		return x.Sign
+	}
+	return ""
 }
 
 type Outcome struct {
@@ -1051,7 +1063,7 @@ const file_callgate_plugin_v1_sender_proto_rawDesc = "" +
 	"\n" +
 	"Attachment\x12\x1b\n" +
 	"\tfile_name\x18\x01 \x01(\tR\bfileName\x12\x10\n" +
-	"\x03url\x18\x02 \x01(\tR\x03url\"\xa0\x06\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\"\xb4\x06\n" +
 	"\bDelivery\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1d\n" +
@@ -1071,7 +1083,8 @@ const file_callgate_plugin_v1_sender_proto_rawDesc = "" +
 	"\fcallback_key\x18\x0e \x01(\fR\vcallbackKey\x12\x1c\n" +
 	"\ttimestamp\x18\x0f \x01(\x03R\ttimestamp\x12\x1d\n" +
 	"\n" +
-	"timeout_ms\x18\x10 \x01(\x03R\ttimeoutMs\x1a:\n" +
+	"timeout_ms\x18\x10 \x01(\x03R\ttimeoutMs\x12\x12\n" +
+	"\x04sign\x18\x11 \x01(\tR\x04sign\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a8\n" +
