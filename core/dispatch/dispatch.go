@@ -37,6 +37,13 @@ type Sender interface {
 	Send(ctx context.Context, channel string, d *pluginv1.Delivery) (*pluginv1.Outcome, error)
 }
 
+// Classifier lets the rule that made a delivery judge its receiver's
+// answer (for example a 200 whose body says {"code":"500"} is a failure).
+// ok is false when the rule has no opinion.
+type Classifier interface {
+	Classify(ctx context.Context, d store.Delivery, out *pluginv1.Outcome) (kind pluginv1.OutcomeKind, reason string, ok bool, err error)
+}
+
 // Options tune a Dispatcher. Zero values take the defaults.
 type Options struct {
 	Workers     int             // concurrent sends (default 32)
@@ -52,6 +59,8 @@ type Options struct {
 	// MaxResponse bounds the copy of a receiver's answer kept per attempt
 	// (default 4 KiB).
 	MaxResponse int
+	// Classifier, when set, judges receivers' answers by their rules.
+	Classifier Classifier
 }
 
 // Dispatcher sends deliveries. Create it with New and run it with Run.
@@ -227,7 +236,12 @@ func (d *Dispatcher) attempt(ctx context.Context, id string) time.Time {
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SendTimeout+2*time.Second)
 	defer cancel()
 	out := d.send(sendCtx, dl, start)
+	out = d.judge(sendCtx, dl, out)
 	c := d.complete(dl, start, out)
+	if c.Status == store.StatusDead && len(dl.Fallbacks) > 0 {
+		c.FailOver = failOver(dl, d.now())
+		c.LastError += "; failed over to " + c.FailOver.ID
+	}
 	if err := d.store.Complete(sendCtx, c); err != nil {
 		d.log.Error("record attempt", "delivery_id", id, "attempt", dl.Attempts, "error", err)
 		return time.Time{}
@@ -235,6 +249,9 @@ func (d *Dispatcher) attempt(ctx context.Context, id string) time.Time {
 	d.log.Info("delivery attempt", "delivery_id", id, "message_id", dl.MessageID, "tenant", dl.TenantID,
 		"channel", dl.Channel, "attempt", dl.Attempts, "outcome", c.Attempt.Outcome,
 		"status_code", c.Attempt.StatusCode, "latency_ms", c.Attempt.Latency.Milliseconds(), "next", c.Status)
+	if c.FailOver != nil {
+		d.Notify([]store.Delivery{*c.FailOver})
+	}
 	if c.Status == store.StatusFailed && c.NextAttemptAt.Before(d.now().Add(d.opts.Horizon)) {
 		return c.NextAttemptAt
 	}
@@ -256,6 +273,7 @@ func (d *Dispatcher) send(ctx context.Context, dl store.Delivery, start time.Tim
 		Subject:     dl.Subject,
 		Settings:    d.opts.ChannelSettings[dl.Channel],
 		Timestamp:   start.Unix(),
+		Sign:        dl.Sign,
 		TimeoutMs:   d.opts.SendTimeout.Milliseconds(),
 	}
 	for _, a := range dl.Attachments {

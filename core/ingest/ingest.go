@@ -220,9 +220,22 @@ func (s *Service) decide(ctx context.Context, in route.Input) ([]store.Delivery,
 			Body:        d.Body,
 			Subject:     d.Subject,
 			Schedule:    d.Schedule,
+			Sign:        d.Sign,
+			Attachments: attachments(d.Attachments),
 		}
-		for _, a := range d.Attachments {
-			sd.Attachments = append(sd.Attachments, store.Attachment{FileName: a.FileName, URL: a.URL})
+		for j, f := range d.Fallbacks {
+			if f.Channel == "" || strings.TrimSpace(f.Destination) == "" {
+				return nil, apierr.New(apierr.RuleRejected, "fallback %d of delivery %d of rule %q needs a channel and a destination", j, i, in.Rule)
+			}
+			fb := store.Fallback{
+				Channel: f.Channel, ConfigID: f.ConfigID, Destination: f.Destination, Method: f.Method,
+				Headers: f.Headers, Query: f.Query, Body: f.Body, Subject: f.Subject, Sign: f.Sign,
+				Attachments: attachments(f.Attachments),
+			}
+			for _, d := range f.Schedule {
+				fb.ScheduleMs = append(fb.ScheduleMs, d.Milliseconds())
+			}
+			sd.Fallbacks = append(sd.Fallbacks, fb)
 		}
 		out = append(out, sd)
 	}
@@ -257,4 +270,12 @@ func (s *Service) SubmitFeedback(ctx context.Context, p auth.Principal, fb Feedb
 		return store.Receipt{}, apierr.Internal(err)
 	}
 	return r, nil
+}
+
+func attachments(as []route.Attachment) []store.Attachment {
+	var out []store.Attachment
+	for _, a := range as {
+		out = append(out, store.Attachment{FileName: a.FileName, URL: a.URL})
+	}
+	return out
 }

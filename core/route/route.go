@@ -57,6 +57,11 @@ type Delivery struct {
 	Subject     string
 	Attachments []Attachment
 	Schedule    []time.Duration // retry delays; nil means the default schedule
+	// Sign names a receiver protocol's own signature for the sender to add
+	// with the config's token, which rules never see ("tim").
+	Sign string
+	// Fallbacks are tried in order when this delivery fails for good.
+	Fallbacks []Delivery
 }
 
 // Attachment is a file for the channel to fetch and attach.

@@ -245,6 +245,9 @@ type Completion struct {
 	Status        Status // succeeded, failed or dead
 	NextAttemptAt time.Time
 	LastError     string
+	// FailOver, when set, is inserted as a new pending delivery of the same
+	// message in the same transaction: the next fallback of a dead one.
+	FailOver *Delivery
 }
 
 // Complete records an attempt and moves its delivery on, in one
@@ -263,12 +266,24 @@ func (s *Store) Complete(ctx context.Context, c Completion) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrConflict
 		}
-		_, err = tx.ExecContext(ctx, `
+		if _, err = tx.ExecContext(ctx, `
 			INSERT INTO attempts (delivery_id, number, started_at, outcome, status_code, latency_ms, response, error)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.DeliveryID, a.Number, millis(a.StartedAt), a.Outcome, a.StatusCode, a.Latency.Milliseconds(),
-			a.Response, a.Error)
-		return err
+			a.Response, a.Error); err != nil {
+			return err
+		}
+		if f := c.FailOver; f != nil {
+			args, err := deliveryArgs(f)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (`+deliveryColumns+`)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
+				return fmt.Errorf("insert fallback delivery: %w", err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("complete delivery %s attempt %d: %w", a.DeliveryID, a.Number, err)
