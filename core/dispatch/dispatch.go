@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/callgate/callgate/core/metrics"
 	"github.com/callgate/callgate/core/store"
 	pluginv1 "github.com/callgate/callgate/proto/callgate/plugin/v1"
 )
@@ -61,6 +62,8 @@ type Options struct {
 	MaxResponse int
 	// Classifier, when set, judges receivers' answers by their rules.
 	Classifier Classifier
+	// Metrics, when set, counts attempts and times sends.
+	Metrics *metrics.Metrics
 }
 
 // Dispatcher sends deliveries. Create it with New and run it with Run.
@@ -246,6 +249,7 @@ func (d *Dispatcher) attempt(ctx context.Context, id string) time.Time {
 		d.log.Error("record attempt", "delivery_id", id, "attempt", dl.Attempts, "error", err)
 		return time.Time{}
 	}
+	d.opts.Metrics.Attempt(dl.Channel, c.Attempt.Outcome, c.Attempt.Latency, d.now().Sub(dl.CreatedAt))
 	d.log.Info("delivery attempt", "delivery_id", id, "message_id", dl.MessageID, "tenant", dl.TenantID,
 		"channel", dl.Channel, "attempt", dl.Attempts, "outcome", c.Attempt.Outcome,
 		"status_code", c.Attempt.StatusCode, "latency_ms", c.Attempt.Latency.Milliseconds(), "next", c.Status)

@@ -16,6 +16,7 @@ import (
 	"github.com/callgate/callgate/core/auth"
 	"github.com/callgate/callgate/core/dispatch"
 	"github.com/callgate/callgate/core/ingest"
+	"github.com/callgate/callgate/core/metrics"
 	"github.com/callgate/callgate/core/pluginhost"
 	"github.com/callgate/callgate/core/route"
 	"github.com/callgate/callgate/core/store"
@@ -31,6 +32,7 @@ type Gateway struct {
 	auth       *auth.Authenticator
 	handler    http.Handler
 	lock       *os.File
+	metrics    *metrics.Metrics
 }
 
 // Open prepares a gateway: it locks the data folder, opens the store,
@@ -83,11 +85,14 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Gateway, err er
 			channelSettings[s.Name] = map[string]string{"allow_private_networks": "true"}
 		}
 	}
+	g.metrics = metrics.New()
 	g.dispatcher = dispatch.New(g.store, g.host, log.With("component", "dispatch"), dispatch.Options{
 		Workers:         cfg.Workers,
 		SendTimeout:     cfg.SendTimeout,
 		ChannelSettings: channelSettings,
+		Metrics:         g.metrics,
 	})
+	g.registerGauges()
 	g.auth = auth.New(g.store, cfg.AdminToken)
 	g.handler = g.routes()
 	return g, nil
@@ -194,3 +199,33 @@ func (c channels) Channels() []api.ChannelInfo {
 func newRouter() route.Router { return route.Builtin{} }
 
 var _ ingest.Notifier = (*dispatch.Dispatcher)(nil)
+
+// registerGauges exposes state that is read rather than counted.
+func (g *Gateway) registerGauges() {
+	g.metrics.Gauge("callgate_queue_depth", "Deliveries held in memory, due soon or in flight.",
+		func() float64 { return float64(g.dispatcher.Queued()) })
+	g.metrics.Gauge("callgate_plugin_restarts", "Sender plugin processes restarted since start.", func() float64 {
+		n := 0
+		for _, p := range g.host.Plugins() {
+			n += p.Restarts
+		}
+		return float64(n)
+	})
+	g.metrics.Gauge("callgate_plugins_healthy", "Sender plugin processes that are up.", func() float64 {
+		n := 0
+		for _, p := range g.host.Plugins() {
+			if p.Healthy {
+				n++
+			}
+		}
+		return float64(n)
+	})
+	g.metrics.Gauge("callgate_store_commits", "Write transactions committed since start.", func() float64 {
+		b, _ := g.store.Stats()
+		return float64(b)
+	})
+	g.metrics.Gauge("callgate_store_writes", "Writes committed since start (commits share writes).", func() float64 {
+		_, w := g.store.Stats()
+		return float64(w)
+	})
+}

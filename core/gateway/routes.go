@@ -27,7 +27,7 @@ func (g *Gateway) routes() http.Handler {
 	// its own mux and the first path segment picks one.
 	mux, rpc := http.NewServeMux(), http.NewServeMux()
 	svc := ingest.New(g.store, newRouter(), g.dispatcher, g.log.With("component", "ingest"),
-		ingest.Options{MaxContent: g.cfg.MaxContentBytes})
+		ingest.Options{MaxContent: g.cfg.MaxContentBytes, Metrics: g.metrics})
 	ingest.NewRESTHandler(svc, g.auth, g.log.With("component", "ingest")).Register(mux)
 
 	logged := connect.UnaryInterceptorFunc(g.logErrors)
@@ -62,6 +62,7 @@ func (g *Gateway) routes() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", g.ready)
+	mux.Handle("GET /metrics", g.metrics.Handler())
 	return reqid.Middleware(g.accessLog(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/callgate.") || strings.HasPrefix(r.URL.Path, "/grpc.") {
 			rpc.ServeHTTP(w, r)

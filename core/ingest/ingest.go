@@ -13,9 +13,11 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/callgate/callgate/core/apierr"
 	"github.com/callgate/callgate/core/auth"
+	"github.com/callgate/callgate/core/metrics"
 	"github.com/callgate/callgate/core/reqid"
 	"github.com/callgate/callgate/core/route"
 	"github.com/callgate/callgate/core/store"
@@ -42,6 +44,8 @@ type Options struct {
 	// MaxDeliveries bounds how many deliveries one callback may fan out to
 	// (default 100).
 	MaxDeliveries int
+	// Metrics, when set, counts submissions and times acknowledgements.
+	Metrics *metrics.Metrics
 }
 
 // Service is the ingest logic shared by every transport.
@@ -88,7 +92,22 @@ type Accepted struct {
 
 // Submit stores a callback and its deliveries and returns once they are
 // committed. Errors are *apierr.Error.
-func (s *Service) Submit(ctx context.Context, p auth.Principal, cb Callback) (Accepted, error) {
+func (s *Service) Submit(ctx context.Context, p auth.Principal, cb Callback) (acc Accepted, err error) {
+	start := time.Now()
+	defer func() {
+		switch {
+		case err != nil:
+			s.opts.Metrics.Ingest("refused", apierr.From(err).Code, 0)
+		case acc.Duplicate:
+			s.opts.Metrics.Ingest("duplicate", apierr.OK, time.Since(start))
+		default:
+			s.opts.Metrics.Ingest("accepted", apierr.OK, time.Since(start))
+		}
+	}()
+	return s.submit(ctx, p, cb)
+}
+
+func (s *Service) submit(ctx context.Context, p auth.Principal, cb Callback) (Accepted, error) {
 	requestID := reqid.From(ctx)
 	if err := s.checkTenant(ctx, p, cb.TenantID); err != nil {
 		return Accepted{}, err
