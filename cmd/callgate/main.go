@@ -12,6 +12,7 @@ const usage = `callgate: a callback gateway
 Usage:
   callgate serve [--addr ADDR] [--data DIR] [--dev] [--config FILE]
   callgate receive [--addr ADDR] [--token TOKEN] [--key KEY]
+  callgate bench [--addr URL] [-n N] [-c C] [--size BYTES] [--api rest|connect] [--ceiling] [-o json]
   callgate plugin NAME      (run by the gateway itself: a built-in sender plugin)
   callgate version
 
@@ -32,6 +33,8 @@ func main() {
 		err = serve(args)
 	case "receive":
 		err = receive(args)
+	case "bench":
+		err = bench(args)
 	case "plugin":
 		err = servePlugin(args)
 	case "version", "--version", "-version":
