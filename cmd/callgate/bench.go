@@ -334,4 +334,3 @@ func pct(ds []time.Duration, q float64) float64 {
 	i := int(q * float64(len(s)-1))
 	return float64(s[i]) / float64(time.Millisecond)
 }
-
