@@ -149,7 +149,7 @@ func (d *Dispatcher) schedule(ctx context.Context) error {
 		now := d.now()
 		// After an overflow, deliveries wait in the store only: load again
 		// as soon as the queue has room for a good part of them.
-		if !now.Before(nextLoad) || (d.q.len() < d.opts.QueueLimit/2 && d.q.takeOverflow()) {
+		if !now.Before(nextLoad) || (d.q.len() <= d.opts.QueueLimit/2 && d.q.takeOverflow()) {
 			if err := d.load(ctx, now); err != nil {
 				d.log.Error("load due deliveries", "error", err)
 			}

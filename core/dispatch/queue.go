@@ -44,6 +44,7 @@ func (q *queue) push(id string, at time.Time) bool {
 	}
 	if len(q.index) >= q.limit {
 		q.overflowed = true
+		q.signal() // the scheduler must learn to look in the store soon
 		return false
 	}
 	it := &item{id: id, at: at}
@@ -83,6 +84,9 @@ func (q *queue) popDue(now time.Time, max int) ([]string, time.Time) {
 func (q *queue) done(id string) {
 	q.mu.Lock()
 	delete(q.index, id)
+	if q.overflowed {
+		q.signal() // room again for what waits in the store
+	}
 	q.mu.Unlock()
 }
 

@@ -225,7 +225,7 @@ func (s *Service) decide(ctx context.Context, in route.Input) ([]store.Delivery,
 			return nil, apierr.New(apierr.InvalidParameterValue, "delivery %d of rule %q has no destination", i, in.Rule)
 		}
 		if d.Channel == "http" {
-			if u, err := url.Parse(d.Destination); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			if !isHTTPURL(d.Destination) {
 				return nil, apierr.New(apierr.InvalidParameterValue, "delivery %d of rule %q: %q is not an http(s) URL", i, in.Rule, d.Destination)
 			}
 		}
@@ -243,16 +243,26 @@ func (s *Service) decide(ctx context.Context, in route.Input) ([]store.Delivery,
 			Attachments: attachments(d.Attachments),
 		}
 		for j, f := range d.Fallbacks {
-			if f.Channel == "" || strings.TrimSpace(f.Destination) == "" {
-				return nil, apierr.New(apierr.RuleRejected, "fallback %d of delivery %d of rule %q needs a channel and a destination", j, i, in.Rule)
+			if f.Channel == "" {
+				return nil, apierr.New(apierr.RuleRejected, "fallback %d of delivery %d of rule %q names no channel", j, i, in.Rule)
+			}
+			if strings.TrimSpace(f.Destination) == "" {
+				return nil, apierr.New(apierr.InvalidParameterValue, "fallback %d of delivery %d of rule %q has no destination", j, i, in.Rule)
+			}
+			if f.Channel == "http" && !isHTTPURL(f.Destination) {
+				return nil, apierr.New(apierr.InvalidParameterValue, "fallback %d of delivery %d of rule %q: %q is not an http(s) URL", j, i, in.Rule, f.Destination)
 			}
 			fb := store.Fallback{
 				Channel: f.Channel, ConfigID: f.ConfigID, Destination: f.Destination, Method: f.Method,
 				Headers: f.Headers, Query: f.Query, Body: f.Body, Subject: f.Subject, Sign: f.Sign,
 				Attachments: attachments(f.Attachments),
 			}
-			for _, d := range f.Schedule {
-				fb.ScheduleMs = append(fb.ScheduleMs, d.Milliseconds())
+			if f.Schedule != nil {
+				// An empty schedule means "no retries" and must stay so.
+				fb.ScheduleMs = make([]int64, 0, len(f.Schedule))
+				for _, d := range f.Schedule {
+					fb.ScheduleMs = append(fb.ScheduleMs, d.Milliseconds())
+				}
 			}
 			sd.Fallbacks = append(sd.Fallbacks, fb)
 		}
@@ -297,4 +307,9 @@ func attachments(as []route.Attachment) []store.Attachment {
 		out = append(out, store.Attachment{FileName: a.FileName, URL: a.URL})
 	}
 	return out
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

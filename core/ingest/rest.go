@@ -200,7 +200,9 @@ func (h *RESTHandler) write(w http.ResponseWriter, r *http.Request, status int, 
 	env.RequestID = reqid.From(r.Context())
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	if err := json.NewEncoder(w).Encode(env); err != nil {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(env); err != nil {
 		h.log.DebugContext(r.Context(), "write answer", "error", err)
 	}
 }

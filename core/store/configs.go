@@ -27,7 +27,7 @@ func (s *Store) AddCallbackConfig(ctx context.Context, c CallbackConfig) (Callba
 		c.ID = NewID("cfg")
 	}
 	c.CreatedAt = time.Now().UTC()
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO callback_configs (id, tenant_id, url, callback_key, callback_token, operator, created_at)
 			 VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -50,7 +50,7 @@ func (s *Store) AddCallbackConfig(ctx context.Context, c CallbackConfig) (Callba
 // URL and returns its id; ErrNotFound when there is none.
 func (s *Store) DeleteCallbackConfigByURL(ctx context.Context, tenantID, url string) (string, error) {
 	var id string
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		err := tx.QueryRowContext(ctx,
 			`DELETE FROM callback_configs WHERE tenant_id = ? AND url = ? RETURNING id`, tenantID, url).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -77,7 +77,7 @@ func scanConfig(row interface{ Scan(...any) error }) (CallbackConfig, error) {
 // ListCallbackConfigs returns the tenant's configs, oldest first, secrets
 // included: callers that show them to people must strip them.
 func (s *Store) ListCallbackConfigs(ctx context.Context, tenantID string) ([]CallbackConfig, error) {
-	rows, err := s.reader.QueryContext(ctx,
+	rows, err := s.query(ctx,
 		`SELECT `+configColumns+` FROM callback_configs WHERE tenant_id = ? ORDER BY created_at, id`, tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("list callback configs: %w", err)
@@ -96,7 +96,7 @@ func (s *Store) ListCallbackConfigs(ctx context.Context, tenantID string) ([]Cal
 
 // GetCallbackConfig returns one of the tenant's configs or ErrNotFound.
 func (s *Store) GetCallbackConfig(ctx context.Context, tenantID, id string) (CallbackConfig, error) {
-	c, err := scanConfig(s.reader.QueryRowContext(ctx,
+	c, err := scanConfig(s.queryRow(ctx,
 		`SELECT `+configColumns+` FROM callback_configs WHERE tenant_id = ? AND id = ?`, tenantID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return CallbackConfig{}, fmt.Errorf("callback config %q: %w", id, ErrNotFound)

@@ -39,7 +39,7 @@ type Fallback struct {
 	Body        []byte            `json:"body,omitempty"`
 	Subject     string            `json:"subject,omitempty"`
 	Attachments []Attachment      `json:"attachments,omitempty"`
-	ScheduleMs  []int64           `json:"scheduleMs,omitempty"`
+	ScheduleMs  []int64           `json:"scheduleMs"` // null: the default; []: no retries
 	Sign        string            `json:"sign,omitempty"`
 }
 
@@ -80,6 +80,9 @@ type Delivery struct {
 const deliveryColumns = `id, message_id, tenant_id, rule, channel, config_id, destination, method,
 	headers, query, body, subject, attachments, schedule, status, attempts, next_attempt_at,
 	lease_until, last_error, created_at, updated_at, sign, fallbacks`
+
+const insertDelivery = `INSERT INTO deliveries (` + deliveryColumns + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func deliveryArgs(d *Delivery) ([]any, error) {
 	headers, err := marshalJSON(nonNilMap(d.Headers))
@@ -177,7 +180,7 @@ type Due struct {
 // flight whose lease ran out before t (their sender died with them), the
 // soonest first.
 func (s *Store) DueBefore(ctx context.Context, t time.Time, limit int) ([]Due, error) {
-	rows, err := s.reader.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT id, at FROM (
 			SELECT id, next_attempt_at AS at FROM deliveries
 			 WHERE status IN ('pending', 'failed') AND next_attempt_at <= ?1
@@ -207,7 +210,7 @@ func (s *Store) DueBefore(ctx context.Context, t time.Time, limit int) ([]Due, e
 // this attempt, or ErrNotFound when it is not claimable now.
 func (s *Store) Claim(ctx context.Context, id string, now time.Time, lease time.Duration) (Delivery, error) {
 	var d Delivery
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		var err error
 		d, err = scanDelivery(tx.QueryRowContext(ctx, `
 			UPDATE deliveries SET status = 'inflight', lease_until = ?1, attempts = attempts + 1, updated_at = ?2
@@ -255,7 +258,7 @@ type Completion struct {
 // longer held by this attempt (its lease ran out and it was claimed again).
 func (s *Store) Complete(ctx context.Context, c Completion) error {
 	a := c.Attempt
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, `
 			UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = 0, last_error = ?, updated_at = ?
 			 WHERE id = ? AND status = 'inflight' AND attempts = ?`,
@@ -278,8 +281,7 @@ func (s *Store) Complete(ctx context.Context, c Completion) error {
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (`+deliveryColumns+`)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
+			if _, err := tx.ExecContext(ctx, insertDelivery, args...); err != nil {
 				return fmt.Errorf("insert fallback delivery: %w", err)
 			}
 		}
@@ -296,7 +298,7 @@ func (s *Store) Complete(ctx context.Context, c Completion) error {
 // from this store: at start, holding the data folder's lock.
 func (s *Store) ReleaseLeases(ctx context.Context) (int, error) {
 	var n int64
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET lease_until = 0 WHERE status = 'inflight'`)
 		if err != nil {
 			return err

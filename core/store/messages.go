@@ -53,7 +53,7 @@ func (s *Store) InsertMessage(ctx context.Context, m Message, ds []Delivery) (Me
 	var existed bool
 	var first Message
 	var firstDs []Delivery
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		if m.IdempotencyKey != "" {
 			var err error
 			first, firstDs, err = messageByIdempotencyKey(ctx, tx, m.TenantID, m.IdempotencyKey)
@@ -75,18 +75,12 @@ func (s *Store) InsertMessage(ctx context.Context, m Message, ds []Delivery) (Me
 			m.ID, m.TenantID, m.Rule, m.Content, string(m.Properties), m.RequestID, idem, millis(now)); err != nil {
 			return fmt.Errorf("insert message: %w", err)
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (`+deliveryColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return fmt.Errorf("prepare delivery insert: %w", err)
-		}
-		defer stmt.Close()
 		for i := range ds {
 			args, err := deliveryArgs(&ds[i])
 			if err != nil {
 				return err
 			}
-			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			if _, err := tx.ExecContext(ctx, insertDelivery, args...); err != nil {
 				return fmt.Errorf("insert delivery: %w", err)
 			}
 		}
@@ -101,7 +95,7 @@ func (s *Store) InsertMessage(ctx context.Context, m Message, ds []Delivery) (Me
 	return m, ds, false, nil
 }
 
-func messageByIdempotencyKey(ctx context.Context, tx *sql.Tx, tenantID, key string) (Message, []Delivery, error) {
+func messageByIdempotencyKey(ctx context.Context, tx *txn, tenantID, key string) (Message, []Delivery, error) {
 	var m Message
 	var props string
 	var created int64
@@ -139,7 +133,7 @@ func (s *Store) GetMessage(ctx context.Context, tenantID, id string) (Message, e
 	var props string
 	var idem sql.NullString
 	var created int64
-	err := s.reader.QueryRowContext(ctx,
+	err := s.queryRow(ctx,
 		`SELECT id, tenant_id, rule, content, properties, request_id, idempotency_key, created_at
 		 FROM messages WHERE tenant_id = ? AND id = ?`, tenantID, id).
 		Scan(&m.ID, &m.TenantID, &m.Rule, &m.Content, &props, &m.RequestID, &idem, &created)

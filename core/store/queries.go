@@ -37,7 +37,7 @@ func (s *Store) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Deliver
 		f.Limit = 50
 	}
 	args = append(args, f.Limit)
-	rows, err := s.reader.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE `+
+	rows, err := s.query(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE `+
 		strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
@@ -63,7 +63,7 @@ func (s *Store) GetDelivery(ctx context.Context, tenantID, id string) (Delivery,
 		q += ` AND tenant_id = ?`
 		args = append(args, tenantID)
 	}
-	d, err := scanDelivery(s.reader.QueryRowContext(ctx, q, args...))
+	d, err := scanDelivery(s.queryRow(ctx, q, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Delivery{}, fmt.Errorf("delivery %q: %w", id, ErrNotFound)
 	}
@@ -75,7 +75,7 @@ func (s *Store) GetDelivery(ctx context.Context, tenantID, id string) (Delivery,
 
 // ListAttempts returns a delivery's attempts in order.
 func (s *Store) ListAttempts(ctx context.Context, deliveryID string) ([]Attempt, error) {
-	rows, err := s.reader.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT delivery_id, number, started_at, outcome, status_code, latency_ms, response, error
 		  FROM attempts WHERE delivery_id = ? ORDER BY number`, deliveryID)
 	if err != nil {
@@ -113,7 +113,7 @@ func (s *Store) AddReceipt(ctx context.Context, tenantID string, r Receipt) (Rec
 		r.ID = NewID("rcp")
 	}
 	r.ReceivedAt = time.Now().UTC()
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM deliveries WHERE id = ? AND tenant_id = ? AND channel = ?`,
 			r.DeliveryID, tenantID, r.ChannelID).Scan(&one)
@@ -136,7 +136,7 @@ func (s *Store) AddReceipt(ctx context.Context, tenantID string, r Receipt) (Rec
 
 // ListReceipts returns a delivery's receipts in the order they came.
 func (s *Store) ListReceipts(ctx context.Context, deliveryID string) ([]Receipt, error) {
-	rows, err := s.reader.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT id, delivery_id, channel_id, status, detail, received_at
 		  FROM receipts WHERE delivery_id = ? ORDER BY received_at, id`, deliveryID)
 	if err != nil {
@@ -161,7 +161,7 @@ func (s *Store) ListReceipts(ctx context.Context, deliveryID string) ([]Receipt,
 // beyond its schedule.
 func (s *Store) RetryDelivery(ctx context.Context, tenantID, id string, now time.Time) (Delivery, error) {
 	var d Delivery
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		var err error
 		d, err = scanDelivery(tx.QueryRowContext(ctx, `
 			UPDATE deliveries SET status = 'pending', next_attempt_at = ?1, updated_at = ?1
@@ -215,7 +215,7 @@ func (s *Store) ReplayDeliveries(ctx context.Context, f ReplayFilter, now time.T
 	}
 	args = append(args, f.Limit)
 	var ids []string
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		rows, err := tx.QueryContext(ctx, `
 			UPDATE deliveries SET status = 'pending', next_attempt_at = ?1, updated_at = ?1
 			 WHERE id IN (SELECT id FROM deliveries WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?)

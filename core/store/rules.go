@@ -29,7 +29,7 @@ func (s *Store) PutRule(ctx context.Context, r RuleVersion, inactive bool) (Rule
 	r.SHA256 = hex.EncodeToString(sum[:])
 	r.CreatedAt = time.Now().UTC()
 	r.Active = !inactive
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		if err := tx.QueryRowContext(ctx,
 			`SELECT COALESCE(MAX(version), 0) + 1 FROM rules WHERE tenant_id = ? AND code = ?`,
 			r.TenantID, r.Code).Scan(&r.Version); err != nil {
@@ -73,7 +73,7 @@ func scanRule(row interface{ Scan(...any) error }, withWasm bool) (RuleVersion, 
 // ActiveRule returns the active version of a tenant's rule, module
 // included, or ErrNotFound.
 func (s *Store) ActiveRule(ctx context.Context, tenantID, code string) (RuleVersion, error) {
-	r, err := scanRule(s.reader.QueryRowContext(ctx, `SELECT `+ruleColumns+`, wasm FROM rules
+	r, err := scanRule(s.queryRow(ctx, `SELECT `+ruleColumns+`, wasm FROM rules
 		WHERE tenant_id = ? AND code = ? AND active = 1`, tenantID, code), true)
 	if errors.Is(err, sql.ErrNoRows) {
 		return RuleVersion{}, fmt.Errorf("rule %q: %w", code, ErrNotFound)
@@ -98,7 +98,7 @@ func (s *Store) ActiveRules(ctx context.Context, tenantID string) ([]RuleVersion
 }
 
 func (s *Store) listRules(ctx context.Context, q string, args ...any) ([]RuleVersion, error) {
-	rows, err := s.reader.QueryContext(ctx, q, args...)
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list rules: %w", err)
 	}
@@ -117,7 +117,7 @@ func (s *Store) listRules(ctx context.Context, q string, args ...any) ([]RuleVer
 // ActivateRule makes one version of a tenant's rule the active one.
 func (s *Store) ActivateRule(ctx context.Context, tenantID, code string, version int) (RuleVersion, error) {
 	var r RuleVersion
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM rules WHERE tenant_id = ? AND code = ? AND version = ?`,
 			tenantID, code, version).Scan(&one)
@@ -144,7 +144,7 @@ func (s *Store) ActivateRule(ctx context.Context, tenantID, code string, version
 // DeleteRule removes every version of a tenant's rule; ErrNotFound when it
 // has none.
 func (s *Store) DeleteRule(ctx context.Context, tenantID, code string) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM rules WHERE tenant_id = ? AND code = ?`, tenantID, code)
 		if err != nil {
 			return err

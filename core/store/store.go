@@ -40,6 +40,8 @@ type Options struct {
 type Store struct {
 	writer *sql.DB
 	reader *sql.DB
+	wstmts stmtCache // statements prepared on the writer's connection
+	rstmts stmtCache // statements prepared on the read pool
 	ops    chan *writeOp
 	stop   chan struct{}
 	done   chan struct{}
@@ -54,7 +56,7 @@ type Store struct {
 }
 
 type writeOp struct {
-	fn   func(ctx context.Context, tx *sql.Tx) error
+	fn   func(ctx context.Context, tx *txn) error
 	err  error
 	done chan struct{}
 }
@@ -111,6 +113,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s := &Store{
 		writer: writer,
 		reader: reader,
+		wstmts: stmtCache{db: writer},
+		rstmts: stmtCache{db: reader},
 		ops:    make(chan *writeOp, opts.MaxBatch*4),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
@@ -143,6 +147,8 @@ func (s *Store) Close() error {
 		s.closing.Unlock()
 		close(s.stop)
 		<-s.done
+		s.wstmts.close()
+		s.rstmts.close()
 		err = errors.Join(s.reader.Close(), s.writer.Close())
 	})
 	return err
@@ -156,7 +162,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	default:
 	}
 	var one int
-	if err := s.reader.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+	if err := s.queryRow(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("ping store: %w", err)
 	}
 	select {
@@ -180,7 +186,7 @@ func (s *Store) Stats() (batches, writes int64) {
 // savepoint). fn must not keep tx, and must use the context it is given,
 // never its caller's: cancelling a statement interrupts SQLite, which rolls
 // back the whole shared transaction.
-func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *txn) error) error {
 	op := &writeOp{fn: fn, done: make(chan struct{})}
 	// The read lock keeps Close from stopping the writer between the check
 	// and the send, so every queued write is run.
@@ -264,6 +270,7 @@ func (s *Store) commit(batch []*writeOp) {
 	for _, op := range batch {
 		close(op.done)
 	}
+	s.wstmts.preparePending(context.Background())
 }
 
 // errTxLost means SQLite ended the transaction itself, so savepoints no
@@ -280,7 +287,7 @@ func (s *Store) commitShared(batch []*writeOp) error {
 		return fmt.Errorf("begin write: %w", err)
 	}
 	for _, op := range batch {
-		op.err = runInSavepoint(ctx, tx, op.fn)
+		op.err = runInSavepoint(ctx, &txn{tx: tx, cache: &s.wstmts}, op.fn)
 		if errors.Is(op.err, errTxLost) {
 			tx.Rollback()
 			return errTxLost
@@ -292,7 +299,7 @@ func (s *Store) commitShared(batch []*writeOp) error {
 	return nil
 }
 
-func runInSavepoint(ctx context.Context, tx *sql.Tx, fn func(context.Context, *sql.Tx) error) (err error) {
+func runInSavepoint(ctx context.Context, tx *txn, fn func(context.Context, *txn) error) (err error) {
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}

@@ -41,7 +41,7 @@ func (s *Store) CreateTenant(ctx context.Context, t Tenant) (Tenant, error) {
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = time.Now().UTC()
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)`,
 			t.ID, t.Name, millis(t.CreatedAt))
@@ -60,7 +60,7 @@ func (s *Store) CreateTenant(ctx context.Context, t Tenant) (Tenant, error) {
 func (s *Store) GetTenant(ctx context.Context, id string) (Tenant, error) {
 	var t Tenant
 	var created int64
-	err := s.reader.QueryRowContext(ctx,
+	err := s.queryRow(ctx,
 		`SELECT id, name, created_at FROM tenants WHERE id = ?`, id).Scan(&t.ID, &t.Name, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Tenant{}, fmt.Errorf("tenant %q: %w", id, ErrNotFound)
@@ -74,7 +74,7 @@ func (s *Store) GetTenant(ctx context.Context, id string) (Tenant, error) {
 
 // ListTenants returns every tenant, by id.
 func (s *Store) ListTenants(ctx context.Context) ([]Tenant, error) {
-	rows, err := s.reader.QueryContext(ctx, `SELECT id, name, created_at FROM tenants ORDER BY id`)
+	rows, err := s.query(ctx, `SELECT id, name, created_at FROM tenants ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list tenants: %w", err)
 	}
@@ -97,7 +97,7 @@ func (s *Store) ListTenants(ctx context.Context) ([]Tenant, error) {
 // secret is taken.
 func (s *Store) CreateAppKey(ctx context.Context, tenantID, key, secret string) (AppKey, error) {
 	k := AppKey{Key: key, TenantID: tenantID, CreatedAt: time.Now().UTC()}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM tenants WHERE id = ?`, tenantID).Scan(&one); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
@@ -121,7 +121,7 @@ func (s *Store) CreateAppKey(ctx context.Context, tenantID, key, secret string) 
 
 // ListAppKeys returns a tenant's app keys, revoked ones included.
 func (s *Store) ListAppKeys(ctx context.Context, tenantID string) ([]AppKey, error) {
-	rows, err := s.reader.QueryContext(ctx,
+	rows, err := s.query(ctx,
 		`SELECT app_key, tenant_id, created_at, revoked_at FROM app_keys WHERE tenant_id = ? ORDER BY created_at, app_key`,
 		tenantID)
 	if err != nil {
@@ -143,7 +143,7 @@ func (s *Store) ListAppKeys(ctx context.Context, tenantID string) ([]AppKey, err
 
 // RevokeAppKey makes a key's secret stop working. ErrNotFound if unknown.
 func (s *Store) RevokeAppKey(ctx context.Context, key string) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE app_keys SET revoked_at = ? WHERE app_key = ? AND revoked_at = 0`, millis(time.Now()), key)
 		if err != nil {
@@ -164,7 +164,7 @@ func (s *Store) RevokeAppKey(ctx context.Context, key string) error {
 func (s *Store) AppKeyBySecret(ctx context.Context, secret string) (AppKey, error) {
 	var k AppKey
 	var created int64
-	err := s.reader.QueryRowContext(ctx,
+	err := s.queryRow(ctx,
 		`SELECT app_key, tenant_id, created_at FROM app_keys WHERE secret_hash = ? AND revoked_at = 0`,
 		HashSecret(secret)).Scan(&k.Key, &k.TenantID, &created)
 	if errors.Is(err, sql.ErrNoRows) {

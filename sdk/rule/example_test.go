@@ -1,0 +1,59 @@
+package rule_test
+
+import (
+	"fmt"
+
+	"github.com/callgate/callgate/sdk/rule"
+)
+
+// A route function goes through the JSON the gateway sends and reads with
+// ServeJSON, exactly as callgate_v1_route calls it.
+func ExampleRouteFunc_ServeJSON() {
+	route := rule.RouteFunc(func(in *rule.Input) (*rule.Decision, error) {
+		subject := in.Properties.Ext["subject"]
+		if subject == "" {
+			return nil, rule.Reject(rule.CodeParamError, "参数subject不能为空 (subject is required)")
+		}
+		return &rule.Decision{Deliveries: []rule.Delivery{{
+			Channel: "email", Destination: in.Properties.Ext["destination"], Subject: subject, Body: in.Content,
+		}}}, nil
+	})
+	fmt.Printf("%s\n", route.ServeJSON(nil, []byte(`{"abi":1,"content":"hello",
+		"properties":{"ext":{"destination":"ops@example.com","subject":"Hi"}}}`)))
+	fmt.Printf("%s\n", route.ServeJSON(nil, []byte(`{"abi":1,"content":"hello"}`)))
+	// Output:
+	// {"deliveries":[{"channel":"email","destination":"ops@example.com","body":"hello","subject":"Hi"}]}
+	// {"reject":{"code":"InvalidParameter.ParamError","message":"参数subject不能为空 (subject is required)"}}
+}
+
+// Parse reads a callback's content or a receiver's answer; lookups chain
+// through missing values.
+func ExampleParse() {
+	v, err := rule.Parse(`{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}`)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	status, _ := v.Get("ActionStatus").Text()
+	code, ok := v.Get("ErrorCode").Int()
+	fmt.Println(status, code, ok)
+	_, ok = v.Get("Missing").Get("Deeper").Int()
+	fmt.Println(ok)
+	// Output:
+	// OK 0 true
+	// false
+}
+
+// AppendQuote and Value.AppendJSON build a JSON body without
+// encoding/json.
+func ExampleAppendQuote() {
+	changes, _ := rule.Parse(`["id1", "id2"]`)
+	body := []byte(`{"event_key":`)
+	body = rule.AppendQuote(body, "a.gs.cert.1")
+	body = append(body, `,"changes":`...)
+	body = changes.AppendJSON(body)
+	body = append(body, '}')
+	fmt.Println(string(body))
+	// Output:
+	// {"event_key":"a.gs.cert.1","changes":["id1","id2"]}
+}
