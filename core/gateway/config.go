@@ -43,6 +43,13 @@ type Config struct {
 	SendTimeout time.Duration `yaml:"send_timeout"`
 	// Workers is how many deliveries are sent at once (default 32).
 	Workers int `yaml:"workers"`
+	// RuleCacheDir keeps compiled rules across restarts (default
+	// <data>/rule-cache); several gateways may share one.
+	RuleCacheDir string `yaml:"rule_cache"`
+	// RuleTimeLimit and RuleMemoryMiB bound one rule call (defaults 50ms
+	// and 16 MiB).
+	RuleTimeLimit time.Duration `yaml:"rule_time_limit"`
+	RuleMemoryMiB int           `yaml:"rule_memory_mib"`
 	// Plugins are sender plugins beside the built-in ones.
 	Plugins []PluginConfig `yaml:"plugins"`
 
@@ -99,6 +106,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	str("CALLGATE_DATA", &c.DataDir)
 	str("CALLGATE_ADMIN_TOKEN", &c.AdminToken)
 	str("CALLGATE_SYNCHRONOUS", &c.Synchronous)
+	str("CALLGATE_RULE_CACHE", &c.RuleCacheDir)
 	if err := boolean("CALLGATE_DEV", &c.Dev); err != nil {
 		return err
 	}

@@ -18,8 +18,10 @@ import (
 	"github.com/callgate/callgate/core/ingest"
 	"github.com/callgate/callgate/core/metrics"
 	"github.com/callgate/callgate/core/pluginhost"
-	"github.com/callgate/callgate/core/route"
+	"github.com/callgate/callgate/core/ruleruntime"
+	"github.com/callgate/callgate/core/ruleset"
 	"github.com/callgate/callgate/core/store"
+	"github.com/callgate/callgate/rules"
 )
 
 // Gateway is a running callgate.
@@ -33,6 +35,7 @@ type Gateway struct {
 	handler    http.Handler
 	lock       *os.File
 	metrics    *metrics.Metrics
+	rules      *ruleset.Set
 }
 
 // Open prepares a gateway: it locks the data folder, opens the store,
@@ -86,11 +89,28 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Gateway, err er
 		}
 	}
 	g.metrics = metrics.New()
+	cacheDir := cfg.RuleCacheDir
+	if cacheDir == "" {
+		cacheDir = filepath.Join(cfg.DataDir, "rule-cache")
+	}
+	g.rules, err = ruleset.New(ctx, g.store, log.With("component", "rules"), ruleset.Options{
+		CacheDir: cacheDir,
+		Builtin:  rules.Builtin(),
+		Metrics:  g.metrics,
+		Limits: ruleruntime.Limits{
+			Time:        cfg.RuleTimeLimit,
+			MemoryPages: uint32(cfg.RuleMemoryMiB * 16),
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
 	g.dispatcher = dispatch.New(g.store, g.host, log.With("component", "dispatch"), dispatch.Options{
 		Workers:         cfg.Workers,
 		SendTimeout:     cfg.SendTimeout,
 		ChannelSettings: channelSettings,
 		Metrics:         g.metrics,
+		Classifier:      g.rules,
 	})
 	g.registerGauges()
 	g.auth = auth.New(g.store, cfg.AdminToken)
@@ -161,6 +181,9 @@ func (g *Gateway) Close() error {
 	if g.host != nil {
 		g.host.Close()
 	}
+	if g.rules != nil {
+		errs = append(errs, g.rules.Close(context.Background()))
+	}
 	if g.store != nil {
 		errs = append(errs, g.store.Close())
 	}
@@ -195,8 +218,6 @@ func (c channels) Channels() []api.ChannelInfo {
 	return out
 }
 
-// router is the routing callgate runs: the built-in rules for now.
-func newRouter() route.Router { return route.Builtin{} }
 
 var _ ingest.Notifier = (*dispatch.Dispatcher)(nil)
 

@@ -28,13 +28,25 @@ func TestMain(m *testing.M) {
 		sender.Serve(httpplugin.New())
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	dir, err := os.MkdirTemp("", "callgate-gateway-test")
+	if err != nil {
+		panic(err)
+	}
+	ruleCache = filepath.Join(dir, "rule-cache")
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
+
+// ruleCache is shared by the gateways of these tests, so the built-in
+// rules are compiled once.
+var ruleCache string
 
 func testConfig(dir string) gateway.Config {
 	cfg := gateway.Defaults()
 	cfg.Dev = true
 	cfg.DataDir = dir
+	cfg.RuleCacheDir = ruleCache
 	cfg.BuiltinPlugins = []pluginhost.Spec{{
 		Name: "http",
 		Cmd:  []string{os.Args[0]},
@@ -65,6 +77,19 @@ func start(tb testing.TB, cfg gateway.Config) *running {
 	done := make(chan error, 1)
 	go func() { done <- g.Serve(ctx, ln) }()
 	r := &running{base: "http://" + ln.Addr().String()}
+	// Ready means the plugins are up and the built-in rules compiled.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get(r.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("gateway not ready: %v", err)
+		}
+	}
 	var stopped atomic.Bool
 	r.stop = func() {
 		if stopped.Swap(true) {

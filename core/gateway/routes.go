@@ -26,7 +26,7 @@ func (g *Gateway) routes() http.Handler {
 	// /{tenantId}/... pattern overlap in ServeMux's eyes, so each set gets
 	// its own mux and the first path segment picks one.
 	mux, rpc := http.NewServeMux(), http.NewServeMux()
-	svc := ingest.New(g.store, newRouter(), g.dispatcher, g.log.With("component", "ingest"),
+	svc := ingest.New(g.store, g.rules, g.dispatcher, g.log.With("component", "ingest"),
 		ingest.Options{MaxContent: g.cfg.MaxContentBytes, Metrics: g.metrics})
 	ingest.NewRESTHandler(svc, g.auth, g.log.With("component", "ingest")).Register(mux)
 
@@ -83,6 +83,10 @@ func (g *Gateway) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	if !g.host.Ready() {
 		status["plugins"], code = "unavailable", http.StatusServiceUnavailable
+	}
+	status["rules"] = "ok"
+	if !g.rules.Ready() {
+		status["rules"], code = "compiling", http.StatusServiceUnavailable
 	}
 	writeJSON(w, code, status)
 }

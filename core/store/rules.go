@@ -159,3 +159,31 @@ func (s *Store) DeleteRule(ctx context.Context, tenantID, code string) error {
 	}
 	return nil
 }
+
+// ActiveRuleRef is ActiveRule without the module: enough to tell whether a
+// compiled copy is current.
+func (s *Store) ActiveRuleRef(ctx context.Context, tenantID, code string) (RuleVersion, error) {
+	r, err := scanRule(s.queryRow(ctx, `SELECT `+ruleColumns+` FROM rules
+		WHERE tenant_id = ? AND code = ? AND active = 1`, tenantID, code), false)
+	if errors.Is(err, sql.ErrNoRows) {
+		return RuleVersion{}, fmt.Errorf("rule %q: %w", code, ErrNotFound)
+	}
+	if err != nil {
+		return RuleVersion{}, fmt.Errorf("get rule %q: %w", code, err)
+	}
+	return r, nil
+}
+
+// RuleModule returns the module of one version of a tenant's rule.
+func (s *Store) RuleModule(ctx context.Context, tenantID, code string, version int) ([]byte, error) {
+	var wasm []byte
+	err := s.queryRow(ctx, `SELECT wasm FROM rules WHERE tenant_id = ? AND code = ? AND version = ?`,
+		tenantID, code, version).Scan(&wasm)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("rule %q version %d: %w", code, version, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get rule module: %w", err)
+	}
+	return wasm, nil
+}
