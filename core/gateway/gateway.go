@@ -218,7 +218,6 @@ func (c channels) Channels() []api.ChannelInfo {
 	return out
 }
 
-
 var _ ingest.Notifier = (*dispatch.Dispatcher)(nil)
 
 // registerGauges exposes state that is read rather than counted.

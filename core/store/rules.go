@@ -16,6 +16,7 @@ type RuleVersion struct {
 	Code       string
 	Version    int
 	Wasm       []byte // empty in listings
+	Size       int
 	SHA256     string
 	Classifies bool
 	Active     bool
@@ -29,6 +30,7 @@ func (s *Store) PutRule(ctx context.Context, r RuleVersion, inactive bool) (Rule
 	r.SHA256 = hex.EncodeToString(sum[:])
 	r.CreatedAt = time.Now().UTC()
 	r.Active = !inactive
+	r.Size = len(r.Wasm)
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		if err := tx.QueryRowContext(ctx,
 			`SELECT COALESCE(MAX(version), 0) + 1 FROM rules WHERE tenant_id = ? AND code = ?`,
@@ -56,12 +58,12 @@ func (s *Store) PutRule(ctx context.Context, r RuleVersion, inactive bool) (Rule
 	return r, nil
 }
 
-const ruleColumns = `tenant_id, code, version, sha256, classifies, active, created_at`
+const ruleColumns = `tenant_id, code, version, sha256, classifies, active, created_at, length(wasm)`
 
 func scanRule(row interface{ Scan(...any) error }, withWasm bool) (RuleVersion, error) {
 	var r RuleVersion
 	var created int64
-	dest := []any{&r.TenantID, &r.Code, &r.Version, &r.SHA256, &r.Classifies, &r.Active, &created}
+	dest := []any{&r.TenantID, &r.Code, &r.Version, &r.SHA256, &r.Classifies, &r.Active, &created, &r.Size}
 	if withWasm {
 		dest = append(dest, &r.Wasm)
 	}
