@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 
+	emailplugin "github.com/callgate/callgate/plugins/email"
 	httpplugin "github.com/callgate/callgate/plugins/http"
+	smsplugin "github.com/callgate/callgate/plugins/sms"
 	"github.com/callgate/callgate/sdk/sender"
 )
 
@@ -16,6 +19,14 @@ func servePlugin(args []string) error {
 	switch args[0] {
 	case "http":
 		sender.Serve(httpplugin.New())
+		return nil
+	case "email":
+		sender.Serve(emailplugin.New())
+		return nil
+	case "sms":
+		p := smsplugin.New(smsplugin.WithLogger(sender.NewLogger(slog.LevelInfo)))
+		defer p.Close()
+		sender.Serve(p)
 		return nil
 	default:
 		return fmt.Errorf("no built-in plugin %q (have %v)", args[0], builtinPlugins)

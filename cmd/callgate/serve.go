@@ -17,7 +17,7 @@ import (
 
 // builtinPlugins are the sender plugins this binary serves when re-executed
 // as `callgate plugin NAME`.
-var builtinPlugins = []string{"http"}
+var builtinPlugins = []string{"http", "email", "sms"}
 
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)

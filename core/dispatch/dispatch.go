@@ -45,6 +45,15 @@ type Classifier interface {
 	Classify(ctx context.Context, d store.Delivery, out *pluginv1.Outcome) (kind pluginv1.OutcomeKind, reason string, ok bool, err error)
 }
 
+// ErrUnknownChannel is what a Channels answers for a channel that does not
+// exist: the delivery cannot succeed and dies at once.
+var ErrUnknownChannel = errors.New("no such channel")
+
+// Channels resolves a delivery's channel.
+type Channels interface {
+	Resolve(ctx context.Context, tenantID, channel string) (plugin string, settings map[string]string, err error)
+}
+
 // Options tune a Dispatcher. Zero values take the defaults.
 type Options struct {
 	Workers     int             // concurrent sends (default 32)
@@ -54,9 +63,9 @@ type Options struct {
 	QueueLimit  int             // deliveries held in memory (default 100 000)
 	Schedule    []time.Duration // retry delays (default DefaultSchedule)
 	NoJitter    bool            // exact delays, for tests
-	// ChannelSettings are passed to the plugin with every delivery of that
-	// channel, for example {"http": {"allow_private_networks": "true"}}.
-	ChannelSettings map[string]map[string]string
+	// Channels says which plugin sends a tenant's channel and with which
+	// settings; nil sends channel X through plugin X with no settings.
+	Channels Channels
 	// MaxResponse bounds the copy of a receiver's answer kept per attempt
 	// (default 4 KiB).
 	MaxResponse int
@@ -275,7 +284,6 @@ func (d *Dispatcher) send(ctx context.Context, dl store.Delivery, start time.Tim
 		Query:       dl.Query,
 		Body:        dl.Body,
 		Subject:     dl.Subject,
-		Settings:    d.opts.ChannelSettings[dl.Channel],
 		Timestamp:   start.Unix(),
 		Sign:        dl.Sign,
 		TimeoutMs:   d.opts.SendTimeout.Milliseconds(),
@@ -298,7 +306,20 @@ func (d *Dispatcher) send(ctx context.Context, dl store.Delivery, start time.Tim
 			pd.CallbackKey = []byte(cfg.Key)
 		}
 	}
-	out, err := d.sender.Send(ctx, dl.Channel, pd)
+	plugin := dl.Channel
+	if d.opts.Channels != nil {
+		var err error
+		plugin, pd.Settings, err = d.opts.Channels.Resolve(ctx, dl.TenantID, dl.Channel)
+		if errors.Is(err, ErrUnknownChannel) {
+			return &pluginv1.Outcome{Kind: pluginv1.OutcomeKind_OUTCOME_KIND_PERMANENT,
+				Error: fmt.Sprintf("channel %q: %v", dl.Channel, err)}
+		}
+		if err != nil {
+			return &pluginv1.Outcome{Kind: pluginv1.OutcomeKind_OUTCOME_KIND_RETRYABLE,
+				Error: fmt.Sprintf("channel %q: %v", dl.Channel, err)}
+		}
+	}
+	out, err := d.sender.Send(ctx, plugin, pd)
 	if err != nil {
 		return &pluginv1.Outcome{Kind: pluginv1.OutcomeKind_OUTCOME_KIND_RETRYABLE,
 			Error: fmt.Sprintf("channel %q could not send: %v", dl.Channel, err)}

@@ -2,6 +2,7 @@ package dispatch_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"maps"
 	"slices"
@@ -264,7 +265,10 @@ func TestDispatcherPluginView(t *testing.T) {
 		store.Delivery{Channel: "sms", Destination: "+15550100", Body: []byte("your code is 1234")},
 		store.Delivery{Channel: "mail", Destination: "ops@example.com", Body: []byte("hi")},
 	)
-	r := e.run(t, s, dispatch.Options{ChannelSettings: settings, SendTimeout: 3 * time.Second})
+	channels := channelFunc(func(_ context.Context, _, channel string) (string, map[string]string, error) {
+		return channel, settings[channel], nil
+	})
+	r := e.run(t, s, dispatch.Options{Channels: channels, SendTimeout: 3 * time.Second})
 	r.Notify(ds)
 	for _, d := range ds {
 		e.waitStatus(t, d.ID, store.StatusSucceeded)
@@ -475,4 +479,11 @@ func TestDefaultSchedule(t *testing.T) {
 			t.Errorf("retry %d after %v, want hourly", len(want)+i+1, d)
 		}
 	}
+}
+
+// channelFunc resolves every channel to the plugin of its name.
+type channelFunc func(ctx context.Context, tenantID, channel string) (string, map[string]string, error)
+
+func (f channelFunc) Resolve(ctx context.Context, tenantID, channel string) (string, map[string]string, error) {
+	return f(ctx, tenantID, channel)
 }

@@ -50,6 +50,13 @@ type Config struct {
 	// and 16 MiB).
 	RuleTimeLimit time.Duration `yaml:"rule_time_limit"`
 	RuleMemoryMiB int           `yaml:"rule_memory_mib"`
+	// MasterKeyFile holds the key that seals secrets at rest (default
+	// <data>/master.key, made when missing); CALLGATE_MASTER_KEY, the
+	// key's base64, wins over it.
+	MasterKeyFile string `yaml:"master_key_file"`
+	// Channels are the settings of the default channels, by plugin name,
+	// for example email: {host: smtp.example.com, from: ...}.
+	Channels map[string]map[string]string `yaml:"channels"`
 	// Plugins are sender plugins beside the built-in ones.
 	Plugins []PluginConfig `yaml:"plugins"`
 

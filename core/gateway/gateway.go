@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/callgate/callgate/core/pluginhost"
 	"github.com/callgate/callgate/core/ruleruntime"
 	"github.com/callgate/callgate/core/ruleset"
+	"github.com/callgate/callgate/core/secrets"
 	"github.com/callgate/callgate/core/store"
 	"github.com/callgate/callgate/rules"
 )
@@ -55,9 +58,14 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Gateway, err er
 	if g.lock, err = lockDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
+	box, err := g.openSecrets()
+	if err != nil {
+		return nil, err
+	}
 	g.store, err = store.Open(ctx, store.Options{
 		Path:        filepath.Join(cfg.DataDir, "callgate.db"),
 		Synchronous: cfg.Synchronous,
+		Secrets:     box,
 	})
 	if err != nil {
 		return nil, err
@@ -82,12 +90,6 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Gateway, err er
 	if err := g.host.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start plugins: %w", err)
 	}
-	channelSettings := map[string]map[string]string{}
-	if cfg.AllowPrivateNetworks {
-		for _, s := range specs {
-			channelSettings[s.Name] = map[string]string{"allow_private_networks": "true"}
-		}
-	}
 	g.metrics = metrics.New()
 	cacheDir := cfg.RuleCacheDir
 	if cacheDir == "" {
@@ -108,7 +110,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Gateway, err er
 	g.dispatcher = dispatch.New(g.store, g.host, log.With("component", "dispatch"), dispatch.Options{
 		Workers:         cfg.Workers,
 		SendTimeout:     cfg.SendTimeout,
-		ChannelSettings: channelSettings,
+		Channels:        channelResolver{store: g.store, host: g.host, cfg: &g.cfg},
 		Metrics:         g.metrics,
 		Classifier:      g.rules,
 	})
@@ -207,15 +209,69 @@ func lockDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
-// channels adapts the plugin host to the channel API.
-type channels struct{ host *pluginhost.Host }
+// plugins adapts the plugin host to the channel API.
+type plugins struct{ host *pluginhost.Host }
 
-func (c channels) Channels() []api.ChannelInfo {
-	var out []api.ChannelInfo
-	for _, p := range c.host.Plugins() {
-		out = append(out, api.ChannelInfo{ID: p.Name, Plugin: p.Name, Version: p.Version, Healthy: p.Healthy})
+func (p plugins) Plugins() []api.Plugin {
+	var out []api.Plugin
+	for _, i := range p.host.Plugins() {
+		out = append(out, api.Plugin{Name: i.Name, Version: i.Version, Healthy: i.Healthy, Settings: i.Settings})
 	}
 	return out
+}
+
+// channelResolver tells the dispatcher which plugin sends a channel and
+// with which settings: the tenant's own channel of that id, else the
+// default channel named after a plugin, with the settings of the
+// gateway's configuration. What only the gateway decides (reaching
+// private networks) is set here and nowhere else.
+type channelResolver struct {
+	store interface {
+		GetChannel(ctx context.Context, tenantID, id string) (store.Channel, error)
+	}
+	host *pluginhost.Host
+	cfg  *Config
+}
+
+func (r channelResolver) Resolve(ctx context.Context, tenantID, id string) (string, map[string]string, error) {
+	var plugin string
+	settings := map[string]string{}
+	c, err := r.store.GetChannel(ctx, tenantID, id)
+	switch {
+	case err == nil:
+		plugin = c.Plugin
+		maps.Copy(settings, c.Settings)
+	case errors.Is(err, store.ErrNotFound):
+		if !slices.ContainsFunc(r.host.Plugins(), func(i pluginhost.Info) bool { return i.Name == id }) {
+			return "", nil, fmt.Errorf("%w: no channel or plugin %q", dispatch.ErrUnknownChannel, id)
+		}
+		plugin = id
+		maps.Copy(settings, r.cfg.Channels[id])
+	default:
+		return "", nil, err
+	}
+	delete(settings, "allow_private_networks")
+	if r.cfg.AllowPrivateNetworks {
+		settings["allow_private_networks"] = "true"
+	}
+	return plugin, settings, nil
+}
+
+// openSecrets loads the master key that seals secrets at rest, making one
+// in the data folder the first time.
+func (g *Gateway) openSecrets() (*secrets.Box, error) {
+	file := g.cfg.MasterKeyFile
+	if file == "" {
+		file = filepath.Join(g.cfg.DataDir, "master.key")
+	}
+	key, created, err := secrets.LoadKey(os.Getenv("CALLGATE_MASTER_KEY"), file, true)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		g.log.Warn("made a new master key: back it up, the sealed secrets cannot be read without it", "file", file)
+	}
+	return secrets.New(key)
 }
 
 var _ ingest.Notifier = (*dispatch.Dispatcher)(nil)

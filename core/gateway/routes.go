@@ -44,7 +44,7 @@ func (g *Gateway) routes() http.Handler {
 	rpc.Handle(callgatev1connect.NewFeedbackServiceHandler(ic, tenantOpts))
 	rpc.Handle(callgatev1connect.NewConfigServiceHandler(api.NewConfigService(g.store, g.log.With("component", "config")), tenantOpts))
 	rpc.Handle(callgatev1connect.NewDeliveryServiceHandler(api.NewDeliveryService(g.store, g.dispatcher), tenantOpts))
-	rpc.Handle(callgatev1connect.NewChannelServiceHandler(api.NewChannelService(channels{g.host}), tenantOpts))
+	rpc.Handle(callgatev1connect.NewChannelServiceHandler(api.NewChannelService(plugins{g.host}, g.store, g.log.With("component", "channels")), tenantOpts))
 	rpc.Handle(callgatev1connect.NewRuleServiceHandler(api.NewRuleService(g.store, g.rules, g.log.With("component", "rules")),
 		connect.WithInterceptors(logged, g.auth.TenantInterceptor()), connect.WithReadMaxBytes(api.MaxRuleBytes+1<<20)))
 	rpc.Handle(callgatev1connect.NewTenantServiceHandler(api.NewTenantService(g.store, g.log.With("component", "tenants")), adminOpts))

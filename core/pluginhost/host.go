@@ -77,6 +77,8 @@ type Info struct {
 	Name         string
 	Version      string
 	ChannelKinds []string
+	// Settings is the plugin's settings schema.
+	Settings []*pluginv1.SettingSpec
 	// Healthy is true while the plugin's process is up.
 	Healthy bool
 	// Restarts counts the times the process was started again after

@@ -272,6 +272,7 @@ func (p *proc) info() Info {
 		Name:         p.spec.Name,
 		Version:      p.desc.GetVersion(),
 		ChannelKinds: slices.Clone(p.desc.GetChannelKinds()),
+		Settings:     p.desc.GetSettings(),
 		Healthy:      up,
 		Restarts:     p.restarts,
 	}

@@ -31,7 +31,7 @@ func (s *Store) AddCallbackConfig(ctx context.Context, c CallbackConfig) (Callba
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO callback_configs (id, tenant_id, url, callback_key, callback_token, operator, created_at)
 			 VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, c.TenantID, c.URL, c.Key, c.Token, c.Operator, millis(c.CreatedAt))
+			c.ID, c.TenantID, c.URL, s.seal(c.Key), s.seal(c.Token), c.Operator, millis(c.CreatedAt))
 		return err
 	})
 	if isUniqueViolation(err) {
@@ -66,12 +66,21 @@ func (s *Store) DeleteCallbackConfigByURL(ctx context.Context, tenantID, url str
 
 const configColumns = `id, tenant_id, url, callback_key, callback_token, operator, created_at`
 
-func scanConfig(row interface{ Scan(...any) error }) (CallbackConfig, error) {
+func (s *Store) scanConfig(row interface{ Scan(...any) error }) (CallbackConfig, error) {
 	var c CallbackConfig
 	var created int64
-	err := row.Scan(&c.ID, &c.TenantID, &c.URL, &c.Key, &c.Token, &c.Operator, &created)
+	if err := row.Scan(&c.ID, &c.TenantID, &c.URL, &c.Key, &c.Token, &c.Operator, &created); err != nil {
+		return CallbackConfig{}, err
+	}
 	c.CreatedAt = fromMillis(created)
-	return c, err
+	var err error
+	if c.Key, err = s.open(c.Key); err != nil {
+		return CallbackConfig{}, err
+	}
+	if c.Token, err = s.open(c.Token); err != nil {
+		return CallbackConfig{}, err
+	}
+	return c, nil
 }
 
 // ListCallbackConfigs returns the tenant's configs, oldest first, secrets
@@ -85,7 +94,7 @@ func (s *Store) ListCallbackConfigs(ctx context.Context, tenantID string) ([]Cal
 	defer rows.Close()
 	var out []CallbackConfig
 	for rows.Next() {
-		c, err := scanConfig(rows)
+		c, err := s.scanConfig(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list callback configs: %w", err)
 		}
@@ -96,7 +105,7 @@ func (s *Store) ListCallbackConfigs(ctx context.Context, tenantID string) ([]Cal
 
 // GetCallbackConfig returns one of the tenant's configs or ErrNotFound.
 func (s *Store) GetCallbackConfig(ctx context.Context, tenantID, id string) (CallbackConfig, error) {
-	c, err := scanConfig(s.queryRow(ctx,
+	c, err := s.scanConfig(s.queryRow(ctx,
 		`SELECT `+configColumns+` FROM callback_configs WHERE tenant_id = ? AND id = ?`, tenantID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return CallbackConfig{}, fmt.Errorf("callback config %q: %w", id, ErrNotFound)

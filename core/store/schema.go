@@ -107,6 +107,17 @@ var migrations = []string{
 	CREATE UNIQUE INDEX rules_active ON rules(tenant_id, code) WHERE active = 1;
 	ALTER TABLE deliveries ADD COLUMN sign TEXT NOT NULL DEFAULT '';
 	ALTER TABLE deliveries ADD COLUMN fallbacks TEXT NOT NULL DEFAULT '';`,
+
+	// 3: tenants' channels: which plugin sends, with which settings.
+	`CREATE TABLE channels (
+		tenant_id  TEXT NOT NULL REFERENCES tenants(id),
+		id         TEXT NOT NULL,
+		plugin     TEXT NOT NULL,
+		settings   TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL,
+		PRIMARY KEY (tenant_id, id)
+	);`,
 }
 
 // migrate brings the schema up to date in one transaction.

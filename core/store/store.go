@@ -34,6 +34,15 @@ type Options struct {
 	MaxBatch int
 	// Readers is the size of the read pool (default: 2 × CPUs, at least 4).
 	Readers int
+	// Secrets seals callback keys and tokens and channel settings at rest;
+	// nil keeps them as they are (tests).
+	Secrets Sealer
+}
+
+// Sealer encrypts values at rest.
+type Sealer interface {
+	Seal(plain string) string
+	Open(sealed string) (string, error)
 }
 
 // Store is callgate's SQLite store. It is safe for concurrent use.
@@ -42,6 +51,7 @@ type Store struct {
 	reader *sql.DB
 	wstmts stmtCache // statements prepared on the writer's connection
 	rstmts stmtCache // statements prepared on the read pool
+	box    Sealer
 	ops    chan *writeOp
 	stop   chan struct{}
 	done   chan struct{}
@@ -115,6 +125,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		reader: reader,
 		wstmts: stmtCache{db: writer},
 		rstmts: stmtCache{db: reader},
+		box:    opts.Secrets,
 		ops:    make(chan *writeOp, opts.MaxBatch*4),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
@@ -334,4 +345,22 @@ func fromMillis(ms int64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(ms).UTC()
+}
+
+func (s *Store) seal(v string) string {
+	if s.box == nil {
+		return v
+	}
+	return s.box.Seal(v)
+}
+
+func (s *Store) open(v string) (string, error) {
+	if s.box == nil {
+		return v, nil
+	}
+	out, err := s.box.Open(v)
+	if err != nil {
+		return "", fmt.Errorf("open sealed value (is this the master key it was sealed with?): %w", err)
+	}
+	return out, nil
 }

@@ -30,6 +30,12 @@ type Channel struct {
 	// The plugin's own version and whether its process answers health checks.
 	PluginVersion string `protobuf:"bytes,3,opt,name=plugin_version,json=pluginVersion,proto3" json:"plugin_version,omitempty"`
 	Healthy       bool   `protobuf:"varint,4,opt,name=healthy,proto3" json:"healthy,omitempty"`
+	// The plugin's settings for this channel. Secret settings are answered
+	// as "********"; sending that value back keeps the stored one.
+	Settings map[string]string `protobuf:"bytes,5,rep,name=settings,proto3" json:"settings,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// A default channel: one per plugin, named after it, with the gateway's
+	// settings. A tenant's own channel of the same id replaces it.
+	Builtin       bool `protobuf:"varint,6,opt,name=builtin,proto3" json:"builtin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -92,6 +98,188 @@ func (x *Channel) GetHealthy() bool {
 	return false
 }
 
+func (x *Channel) GetSettings() map[string]string {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+func (x *Channel) GetBuiltin() bool {
+	if x != nil {
+		return x.Builtin
+	}
+	return false
+}
+
+type PutChannelRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Channel       *Channel               `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutChannelRequest) Reset() {
+	*x = PutChannelRequest{}
+	mi := &file_callgate_v1_channel_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutChannelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutChannelRequest) ProtoMessage() {}
+
+func (x *PutChannelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_v1_channel_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutChannelRequest.ProtoReflect.Descriptor instead.
+func (*PutChannelRequest) Descriptor() ([]byte, []int) {
+	return file_callgate_v1_channel_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *PutChannelRequest) GetChannel() *Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return nil
+}
+
+type PutChannelResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Channel       *Channel               `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutChannelResponse) Reset() {
+	*x = PutChannelResponse{}
+	mi := &file_callgate_v1_channel_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutChannelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutChannelResponse) ProtoMessage() {}
+
+func (x *PutChannelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_v1_channel_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutChannelResponse.ProtoReflect.Descriptor instead.
+func (*PutChannelResponse) Descriptor() ([]byte, []int) {
+	return file_callgate_v1_channel_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PutChannelResponse) GetChannel() *Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return nil
+}
+
+type DeleteChannelRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteChannelRequest) Reset() {
+	*x = DeleteChannelRequest{}
+	mi := &file_callgate_v1_channel_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteChannelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteChannelRequest) ProtoMessage() {}
+
+func (x *DeleteChannelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_v1_channel_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteChannelRequest.ProtoReflect.Descriptor instead.
+func (*DeleteChannelRequest) Descriptor() ([]byte, []int) {
+	return file_callgate_v1_channel_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DeleteChannelRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type DeleteChannelResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteChannelResponse) Reset() {
+	*x = DeleteChannelResponse{}
+	mi := &file_callgate_v1_channel_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteChannelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteChannelResponse) ProtoMessage() {}
+
+func (x *DeleteChannelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_v1_channel_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteChannelResponse.ProtoReflect.Descriptor instead.
+func (*DeleteChannelResponse) Descriptor() ([]byte, []int) {
+	return file_callgate_v1_channel_proto_rawDescGZIP(), []int{4}
+}
+
 type ListChannelsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -100,7 +288,7 @@ type ListChannelsRequest struct {
 
 func (x *ListChannelsRequest) Reset() {
 	*x = ListChannelsRequest{}
-	mi := &file_callgate_v1_channel_proto_msgTypes[1]
+	mi := &file_callgate_v1_channel_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -112,7 +300,7 @@ func (x *ListChannelsRequest) String() string {
 func (*ListChannelsRequest) ProtoMessage() {}
 
 func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_channel_proto_msgTypes[1]
+	mi := &file_callgate_v1_channel_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -125,7 +313,7 @@ func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsRequest.ProtoReflect.Descriptor instead.
 func (*ListChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_channel_proto_rawDescGZIP(), []int{1}
+	return file_callgate_v1_channel_proto_rawDescGZIP(), []int{5}
 }
 
 type ListChannelsResponse struct {
@@ -137,7 +325,7 @@ type ListChannelsResponse struct {
 
 func (x *ListChannelsResponse) Reset() {
 	*x = ListChannelsResponse{}
-	mi := &file_callgate_v1_channel_proto_msgTypes[2]
+	mi := &file_callgate_v1_channel_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -149,7 +337,7 @@ func (x *ListChannelsResponse) String() string {
 func (*ListChannelsResponse) ProtoMessage() {}
 
 func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_channel_proto_msgTypes[2]
+	mi := &file_callgate_v1_channel_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -162,7 +350,7 @@ func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsResponse.ProtoReflect.Descriptor instead.
 func (*ListChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_channel_proto_rawDescGZIP(), []int{2}
+	return file_callgate_v1_channel_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListChannelsResponse) GetChannels() []*Channel {
@@ -176,17 +364,32 @@ var File_callgate_v1_channel_proto protoreflect.FileDescriptor
 
 const file_callgate_v1_channel_proto_rawDesc = "" +
 	"\n" +
-	"\x19callgate/v1/channel.proto\x12\vcallgate.v1\"r\n" +
+	"\x19callgate/v1/channel.proto\x12\vcallgate.v1\"\x89\x02\n" +
 	"\aChannel\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06plugin\x18\x02 \x01(\tR\x06plugin\x12%\n" +
 	"\x0eplugin_version\x18\x03 \x01(\tR\rpluginVersion\x12\x18\n" +
-	"\ahealthy\x18\x04 \x01(\bR\ahealthy\"\x15\n" +
+	"\ahealthy\x18\x04 \x01(\bR\ahealthy\x12>\n" +
+	"\bsettings\x18\x05 \x03(\v2\".callgate.v1.Channel.SettingsEntryR\bsettings\x12\x18\n" +
+	"\abuiltin\x18\x06 \x01(\bR\abuiltin\x1a;\n" +
+	"\rSettingsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"C\n" +
+	"\x11PutChannelRequest\x12.\n" +
+	"\achannel\x18\x01 \x01(\v2\x14.callgate.v1.ChannelR\achannel\"D\n" +
+	"\x12PutChannelResponse\x12.\n" +
+	"\achannel\x18\x01 \x01(\v2\x14.callgate.v1.ChannelR\achannel\"&\n" +
+	"\x14DeleteChannelRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x17\n" +
+	"\x15DeleteChannelResponse\"\x15\n" +
 	"\x13ListChannelsRequest\"H\n" +
 	"\x14ListChannelsResponse\x120\n" +
-	"\bchannels\x18\x01 \x03(\v2\x14.callgate.v1.ChannelR\bchannels2e\n" +
+	"\bchannels\x18\x01 \x03(\v2\x14.callgate.v1.ChannelR\bchannels2\x8c\x02\n" +
 	"\x0eChannelService\x12S\n" +
-	"\fListChannels\x12 .callgate.v1.ListChannelsRequest\x1a!.callgate.v1.ListChannelsResponseB;Z9github.com/callgate/callgate/proto/callgate/v1;callgatev1b\x06proto3"
+	"\fListChannels\x12 .callgate.v1.ListChannelsRequest\x1a!.callgate.v1.ListChannelsResponse\x12M\n" +
+	"\n" +
+	"PutChannel\x12\x1e.callgate.v1.PutChannelRequest\x1a\x1f.callgate.v1.PutChannelResponse\x12V\n" +
+	"\rDeleteChannel\x12!.callgate.v1.DeleteChannelRequest\x1a\".callgate.v1.DeleteChannelResponseB;Z9github.com/callgate/callgate/proto/callgate/v1;callgatev1b\x06proto3"
 
 var (
 	file_callgate_v1_channel_proto_rawDescOnce sync.Once
@@ -200,21 +403,33 @@ func file_callgate_v1_channel_proto_rawDescGZIP() []byte {
 	return file_callgate_v1_channel_proto_rawDescData
 }
 
-var file_callgate_v1_channel_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_callgate_v1_channel_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_callgate_v1_channel_proto_goTypes = []any{
-	(*Channel)(nil),              // 0: callgate.v1.Channel
-	(*ListChannelsRequest)(nil),  // 1: callgate.v1.ListChannelsRequest
-	(*ListChannelsResponse)(nil), // 2: callgate.v1.ListChannelsResponse
+	(*Channel)(nil),               // 0: callgate.v1.Channel
+	(*PutChannelRequest)(nil),     // 1: callgate.v1.PutChannelRequest
+	(*PutChannelResponse)(nil),    // 2: callgate.v1.PutChannelResponse
+	(*DeleteChannelRequest)(nil),  // 3: callgate.v1.DeleteChannelRequest
+	(*DeleteChannelResponse)(nil), // 4: callgate.v1.DeleteChannelResponse
+	(*ListChannelsRequest)(nil),   // 5: callgate.v1.ListChannelsRequest
+	(*ListChannelsResponse)(nil),  // 6: callgate.v1.ListChannelsResponse
+	nil,                           // 7: callgate.v1.Channel.SettingsEntry
 }
 var file_callgate_v1_channel_proto_depIdxs = []int32{
-	0, // 0: callgate.v1.ListChannelsResponse.channels:type_name -> callgate.v1.Channel
-	1, // 1: callgate.v1.ChannelService.ListChannels:input_type -> callgate.v1.ListChannelsRequest
-	2, // 2: callgate.v1.ChannelService.ListChannels:output_type -> callgate.v1.ListChannelsResponse
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	7, // 0: callgate.v1.Channel.settings:type_name -> callgate.v1.Channel.SettingsEntry
+	0, // 1: callgate.v1.PutChannelRequest.channel:type_name -> callgate.v1.Channel
+	0, // 2: callgate.v1.PutChannelResponse.channel:type_name -> callgate.v1.Channel
+	0, // 3: callgate.v1.ListChannelsResponse.channels:type_name -> callgate.v1.Channel
+	5, // 4: callgate.v1.ChannelService.ListChannels:input_type -> callgate.v1.ListChannelsRequest
+	1, // 5: callgate.v1.ChannelService.PutChannel:input_type -> callgate.v1.PutChannelRequest
+	3, // 6: callgate.v1.ChannelService.DeleteChannel:input_type -> callgate.v1.DeleteChannelRequest
+	6, // 7: callgate.v1.ChannelService.ListChannels:output_type -> callgate.v1.ListChannelsResponse
+	2, // 8: callgate.v1.ChannelService.PutChannel:output_type -> callgate.v1.PutChannelResponse
+	4, // 9: callgate.v1.ChannelService.DeleteChannel:output_type -> callgate.v1.DeleteChannelResponse
+	7, // [7:10] is the sub-list for method output_type
+	4, // [4:7] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_callgate_v1_channel_proto_init() }
@@ -228,7 +443,7 @@ func file_callgate_v1_channel_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_callgate_v1_channel_proto_rawDesc), len(file_callgate_v1_channel_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

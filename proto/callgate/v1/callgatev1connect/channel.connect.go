@@ -36,11 +36,21 @@ const (
 	// ChannelServiceListChannelsProcedure is the fully-qualified name of the ChannelService's
 	// ListChannels RPC.
 	ChannelServiceListChannelsProcedure = "/callgate.v1.ChannelService/ListChannels"
+	// ChannelServicePutChannelProcedure is the fully-qualified name of the ChannelService's PutChannel
+	// RPC.
+	ChannelServicePutChannelProcedure = "/callgate.v1.ChannelService/PutChannel"
+	// ChannelServiceDeleteChannelProcedure is the fully-qualified name of the ChannelService's
+	// DeleteChannel RPC.
+	ChannelServiceDeleteChannelProcedure = "/callgate.v1.ChannelService/DeleteChannel"
 )
 
 // ChannelServiceClient is a client for the callgate.v1.ChannelService service.
 type ChannelServiceClient interface {
 	ListChannels(context.Context, *connect.Request[v1.ListChannelsRequest]) (*connect.Response[v1.ListChannelsResponse], error)
+	// PutChannel creates or replaces one of the tenant's channels; the
+	// settings are checked against the plugin's settings schema.
+	PutChannel(context.Context, *connect.Request[v1.PutChannelRequest]) (*connect.Response[v1.PutChannelResponse], error)
+	DeleteChannel(context.Context, *connect.Request[v1.DeleteChannelRequest]) (*connect.Response[v1.DeleteChannelResponse], error)
 }
 
 // NewChannelServiceClient constructs a client for the callgate.v1.ChannelService service. By
@@ -60,12 +70,26 @@ func NewChannelServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(channelServiceMethods.ByName("ListChannels")),
 			connect.WithClientOptions(opts...),
 		),
+		putChannel: connect.NewClient[v1.PutChannelRequest, v1.PutChannelResponse](
+			httpClient,
+			baseURL+ChannelServicePutChannelProcedure,
+			connect.WithSchema(channelServiceMethods.ByName("PutChannel")),
+			connect.WithClientOptions(opts...),
+		),
+		deleteChannel: connect.NewClient[v1.DeleteChannelRequest, v1.DeleteChannelResponse](
+			httpClient,
+			baseURL+ChannelServiceDeleteChannelProcedure,
+			connect.WithSchema(channelServiceMethods.ByName("DeleteChannel")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // channelServiceClient implements ChannelServiceClient.
 type channelServiceClient struct {
-	listChannels *connect.Client[v1.ListChannelsRequest, v1.ListChannelsResponse]
+	listChannels  *connect.Client[v1.ListChannelsRequest, v1.ListChannelsResponse]
+	putChannel    *connect.Client[v1.PutChannelRequest, v1.PutChannelResponse]
+	deleteChannel *connect.Client[v1.DeleteChannelRequest, v1.DeleteChannelResponse]
 }
 
 // ListChannels calls callgate.v1.ChannelService.ListChannels.
@@ -73,9 +97,23 @@ func (c *channelServiceClient) ListChannels(ctx context.Context, req *connect.Re
 	return c.listChannels.CallUnary(ctx, req)
 }
 
+// PutChannel calls callgate.v1.ChannelService.PutChannel.
+func (c *channelServiceClient) PutChannel(ctx context.Context, req *connect.Request[v1.PutChannelRequest]) (*connect.Response[v1.PutChannelResponse], error) {
+	return c.putChannel.CallUnary(ctx, req)
+}
+
+// DeleteChannel calls callgate.v1.ChannelService.DeleteChannel.
+func (c *channelServiceClient) DeleteChannel(ctx context.Context, req *connect.Request[v1.DeleteChannelRequest]) (*connect.Response[v1.DeleteChannelResponse], error) {
+	return c.deleteChannel.CallUnary(ctx, req)
+}
+
 // ChannelServiceHandler is an implementation of the callgate.v1.ChannelService service.
 type ChannelServiceHandler interface {
 	ListChannels(context.Context, *connect.Request[v1.ListChannelsRequest]) (*connect.Response[v1.ListChannelsResponse], error)
+	// PutChannel creates or replaces one of the tenant's channels; the
+	// settings are checked against the plugin's settings schema.
+	PutChannel(context.Context, *connect.Request[v1.PutChannelRequest]) (*connect.Response[v1.PutChannelResponse], error)
+	DeleteChannel(context.Context, *connect.Request[v1.DeleteChannelRequest]) (*connect.Response[v1.DeleteChannelResponse], error)
 }
 
 // NewChannelServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -91,10 +129,26 @@ func NewChannelServiceHandler(svc ChannelServiceHandler, opts ...connect.Handler
 		connect.WithSchema(channelServiceMethods.ByName("ListChannels")),
 		connect.WithHandlerOptions(opts...),
 	)
+	channelServicePutChannelHandler := connect.NewUnaryHandler(
+		ChannelServicePutChannelProcedure,
+		svc.PutChannel,
+		connect.WithSchema(channelServiceMethods.ByName("PutChannel")),
+		connect.WithHandlerOptions(opts...),
+	)
+	channelServiceDeleteChannelHandler := connect.NewUnaryHandler(
+		ChannelServiceDeleteChannelProcedure,
+		svc.DeleteChannel,
+		connect.WithSchema(channelServiceMethods.ByName("DeleteChannel")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/callgate.v1.ChannelService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ChannelServiceListChannelsProcedure:
 			channelServiceListChannelsHandler.ServeHTTP(w, r)
+		case ChannelServicePutChannelProcedure:
+			channelServicePutChannelHandler.ServeHTTP(w, r)
+		case ChannelServiceDeleteChannelProcedure:
+			channelServiceDeleteChannelHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -106,4 +160,12 @@ type UnimplementedChannelServiceHandler struct{}
 
 func (UnimplementedChannelServiceHandler) ListChannels(context.Context, *connect.Request[v1.ListChannelsRequest]) (*connect.Response[v1.ListChannelsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("callgate.v1.ChannelService.ListChannels is not implemented"))
+}
+
+func (UnimplementedChannelServiceHandler) PutChannel(context.Context, *connect.Request[v1.PutChannelRequest]) (*connect.Response[v1.PutChannelResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("callgate.v1.ChannelService.PutChannel is not implemented"))
+}
+
+func (UnimplementedChannelServiceHandler) DeleteChannel(context.Context, *connect.Request[v1.DeleteChannelRequest]) (*connect.Response[v1.DeleteChannelResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("callgate.v1.ChannelService.DeleteChannel is not implemented"))
 }
