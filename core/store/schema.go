@@ -118,6 +118,10 @@ var migrations = []string{
 		updated_at INTEGER NOT NULL,
 		PRIMARY KEY (tenant_id, id)
 	);`,
+
+	// 4: app secrets kept sealed too, for request signatures (TC3) that
+	// need the secret itself, not only its hash.
+	`ALTER TABLE app_keys ADD COLUMN secret_sealed TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate brings the schema up to date in one transaction.

@@ -106,8 +106,8 @@ func (s *Store) CreateAppKey(ctx context.Context, tenantID, key, secret string) 
 			return err
 		}
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO app_keys (app_key, tenant_id, secret_hash, created_at) VALUES (?, ?, ?, ?)`,
-			key, tenantID, HashSecret(secret), millis(k.CreatedAt))
+			`INSERT INTO app_keys (app_key, tenant_id, secret_hash, secret_sealed, created_at) VALUES (?, ?, ?, ?, ?)`,
+			key, tenantID, HashSecret(secret), s.sealSecret(secret), millis(k.CreatedAt))
 		return err
 	})
 	if isUniqueViolation(err) {
@@ -188,4 +188,36 @@ func isUniqueViolation(err error) bool {
 func isForeignKeyViolation(err error) bool {
 	var se *sqlite.Error
 	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+// sealSecret keeps an app secret only when it can be sealed: without a
+// master key, only its hash is stored.
+func (s *Store) sealSecret(secret string) string {
+	if s.box == nil {
+		return ""
+	}
+	return s.box.Seal(secret)
+}
+
+// AppKeySecret returns a live app key and its secret, for checking request
+// signatures made with it. ErrNotFound when the key is unknown, revoked, or
+// its secret was not kept.
+func (s *Store) AppKeySecret(ctx context.Context, key string) (AppKey, string, error) {
+	var k AppKey
+	var sealed string
+	var created int64
+	err := s.queryRow(ctx, `SELECT app_key, tenant_id, created_at, secret_sealed FROM app_keys
+		WHERE app_key = ? AND revoked_at = 0`, key).Scan(&k.Key, &k.TenantID, &created, &sealed)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && sealed == "") {
+		return AppKey{}, "", fmt.Errorf("app key %q: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return AppKey{}, "", fmt.Errorf("get app key: %w", err)
+	}
+	secret, err := s.open(sealed)
+	if err != nil {
+		return AppKey{}, "", err
+	}
+	k.CreatedAt = fromMillis(created)
+	return k, secret, nil
 }
