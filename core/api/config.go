@@ -26,6 +26,7 @@ type ConfigStore interface {
 	AddCallbackConfig(ctx context.Context, c store.CallbackConfig) (store.CallbackConfig, error)
 	DeleteCallbackConfigByURL(ctx context.Context, tenantID, url string) (string, error)
 	ListCallbackConfigs(ctx context.Context, tenantID string) ([]store.CallbackConfig, error)
+	EnableCallbackConfig(ctx context.Context, tenantID, id string) (store.CallbackConfig, error)
 }
 
 // The seed's operate types.
@@ -160,15 +161,38 @@ func (s *ConfigService) ListCallbackConfigs(ctx context.Context, _ *connect.Requ
 	}
 	out := &callgatev1.ListCallbackConfigsResponse{RequestId: reqid.From(ctx)}
 	for _, c := range cs {
-		out.Configs = append(out.Configs, &callgatev1.CallbackConfig{
-			Id:               c.ID,
-			CallbackUrl:      c.URL,
-			HasCallbackKey:   c.Key != "",
-			HasCallbackToken: c.Token != "",
-			CreateTime:       timestamppb.New(c.CreatedAt),
-		})
+		out.Configs = append(out.Configs, configProto(c))
 	}
 	return connect.NewResponse(out), nil
+}
+
+func configProto(c store.CallbackConfig) *callgatev1.CallbackConfig {
+	return &callgatev1.CallbackConfig{
+		Id:               c.ID,
+		CallbackUrl:      c.URL,
+		HasCallbackKey:   c.Key != "",
+		HasCallbackToken: c.Token != "",
+		CreateTime:       timestamppb.New(c.CreatedAt),
+		Disabled:         c.Disabled,
+		DisabledReason:   c.DisabledReason,
+	}
+}
+
+// EnableCallbackConfig sends to a disabled config again.
+func (s *ConfigService) EnableCallbackConfig(ctx context.Context, req *connect.Request[callgatev1.EnableCallbackConfigRequest]) (*connect.Response[callgatev1.EnableCallbackConfigResponse], error) {
+	p, err := tenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.store.EnableCallbackConfig(ctx, p.TenantID, req.Msg.GetId())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apierr.ToConnect(apierr.New(apierr.ResourceNotFound+".CallbackConfig", "no callback config %q", req.Msg.GetId()))
+	}
+	if err != nil {
+		return nil, apierr.ToConnect(apierr.Internal(err))
+	}
+	s.log.InfoContext(ctx, "callback config enabled", "request_id", reqid.From(ctx), "tenant", p.TenantID, "config_id", c.ID)
+	return connect.NewResponse(&callgatev1.EnableCallbackConfigResponse{Config: configProto(c)}), nil
 }
 
 func tenant(ctx context.Context) (auth.Principal, error) {

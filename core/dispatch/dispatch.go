@@ -28,6 +28,7 @@ type Store interface {
 	DueBefore(ctx context.Context, t time.Time, limit int) ([]store.Due, error)
 	Claim(ctx context.Context, id string, now time.Time, lease time.Duration) (store.Delivery, error)
 	Complete(ctx context.Context, c store.Completion) error
+	Defer(ctx context.Context, id string, attempt int, next time.Time) error
 	GetCallbackConfig(ctx context.Context, tenantID, id string) (store.CallbackConfig, error)
 }
 
@@ -73,6 +74,12 @@ type Options struct {
 	Classifier Classifier
 	// Metrics, when set, counts attempts and times sends.
 	Metrics *metrics.Metrics
+	// BreakerThreshold failures in a row open an endpoint's circuit
+	// (default 5; negative turns circuits off); it stays open for
+	// BreakerCooldown (default 30 s, doubling after a failed probe up to
+	// 10 min).
+	BreakerThreshold int
+	BreakerCooldown  time.Duration
 }
 
 // Dispatcher sends deliveries. Create it with New and run it with Run.
@@ -84,6 +91,8 @@ type Dispatcher struct {
 	q      *queue
 	ready  chan string
 	now    func() time.Time
+
+	breakers *breakers
 }
 
 // New returns a Dispatcher; call Run to start it.
@@ -106,6 +115,12 @@ func New(s Store, sender Sender, log *slog.Logger, opts Options) *Dispatcher {
 	if opts.Schedule == nil {
 		opts.Schedule = DefaultSchedule
 	}
+	if opts.BreakerThreshold == 0 {
+		opts.BreakerThreshold = 5
+	}
+	if opts.BreakerCooldown <= 0 {
+		opts.BreakerCooldown = 30 * time.Second
+	}
 	if opts.MaxResponse <= 0 {
 		opts.MaxResponse = 4 << 10
 	}
@@ -114,6 +129,8 @@ func New(s Store, sender Sender, log *slog.Logger, opts Options) *Dispatcher {
 		q:     newQueue(opts.QueueLimit),
 		ready: make(chan string, opts.Workers),
 		now:   time.Now,
+
+		breakers: newBreakers(opts.BreakerThreshold, opts.BreakerCooldown, 10*time.Minute),
 	}
 }
 
@@ -127,6 +144,9 @@ func (d *Dispatcher) Notify(ds []store.Delivery) {
 		}
 	}
 }
+
+// OpenCircuits counts the endpoints whose circuit is open.
+func (d *Dispatcher) OpenCircuits() int { return d.breakers.open(d.now()) }
 
 // Queued is how many deliveries are in memory, due or in flight.
 func (d *Dispatcher) Queued() int { return d.q.len() }
@@ -247,9 +267,32 @@ func (d *Dispatcher) attempt(ctx context.Context, id string) time.Time {
 	// timeout, and finishing it beats sending it twice.
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SendTimeout+2*time.Second)
 	defer cancel()
-	out := d.send(sendCtx, dl, start)
+	if ok, until := d.breakers.allow(dl.ConfigID, start); !ok {
+		// The endpoint's circuit is open: wait without spending an attempt.
+		if err := d.store.Defer(sendCtx, id, dl.Attempts, until); err != nil {
+			d.log.Error("defer delivery", "delivery_id", id, "error", err)
+			return time.Time{}
+		}
+		if until.Before(d.now().Add(d.opts.Horizon)) {
+			return until
+		}
+		return time.Time{}
+	}
+	out, reached := d.send(sendCtx, dl, start)
 	out = d.judge(sendCtx, dl, out)
 	c := d.complete(dl, start, out)
+	if reached && dl.ConfigID != "" {
+		ok := out.GetKind() == pluginv1.OutcomeKind_OUTCOME_KIND_DELIVERED
+		d.breakers.report(dl.ConfigID, ok, d.now())
+		switch {
+		case ok:
+			c.Endpoint = store.EndpointHealthy
+		case out.GetDisableEndpoint():
+			c.Endpoint = store.EndpointGone
+		default:
+			c.Endpoint = store.EndpointFailing
+		}
+	}
 	if c.Status == store.StatusDead && len(dl.Fallbacks) > 0 {
 		c.FailOver = failOver(dl, d.now())
 		c.LastError += "; failed over to " + c.FailOver.ID
@@ -272,8 +315,10 @@ func (d *Dispatcher) attempt(ctx context.Context, id string) time.Time {
 	return time.Time{}
 }
 
-// send builds the plugin's view of the delivery and sends it.
-func (d *Dispatcher) send(ctx context.Context, dl store.Delivery, start time.Time) *pluginv1.Outcome {
+// send builds the plugin's view of the delivery and sends it. reached is
+// false when the outcome is the gateway's own (no config, no plugin), so
+// it says nothing about the endpoint.
+func (d *Dispatcher) send(ctx context.Context, dl store.Delivery, start time.Time) (out *pluginv1.Outcome, reached bool) {
 	pd := &pluginv1.Delivery{
 		Id:          dl.ID,
 		TenantId:    dl.TenantID,
@@ -296,11 +341,15 @@ func (d *Dispatcher) send(ctx context.Context, dl store.Delivery, start time.Tim
 		cfg, err := d.store.GetCallbackConfig(ctx, dl.TenantID, dl.ConfigID)
 		if errors.Is(err, store.ErrNotFound) {
 			return &pluginv1.Outcome{Kind: pluginv1.OutcomeKind_OUTCOME_KIND_PERMANENT,
-				Error: "the callback config of this delivery was deleted"}
+				Error: "the callback config of this delivery was deleted"}, false
 		}
 		if err != nil {
 			return &pluginv1.Outcome{Kind: pluginv1.OutcomeKind_OUTCOME_KIND_RETRYABLE,
-				Error: fmt.Sprintf("load callback config: %v", err)}
+				Error: fmt.Sprintf("load callback config: %v", err)}, false
+		}
+		if cfg.Disabled {
+			return &pluginv1.Outcome{Kind: pluginv1.OutcomeKind_OUTCOME_KIND_PERMANENT,
+				Error: "the endpoint is disabled (" + cfg.DisabledReason + "); enable it and replay"}, false
 		}
 		pd.CallbackToken = cfg.Token
 		if cfg.Key != "" {
@@ -313,23 +362,23 @@ func (d *Dispatcher) send(ctx context.Context, dl store.Delivery, start time.Tim
 		plugin, pd.Settings, err = d.opts.Channels.Resolve(ctx, dl.TenantID, dl.Channel)
 		if errors.Is(err, ErrUnknownChannel) {
 			return &pluginv1.Outcome{Kind: pluginv1.OutcomeKind_OUTCOME_KIND_PERMANENT,
-				Error: fmt.Sprintf("channel %q: %v", dl.Channel, err)}
+				Error: fmt.Sprintf("channel %q: %v", dl.Channel, err)}, false
 		}
 		if err != nil {
 			return &pluginv1.Outcome{Kind: pluginv1.OutcomeKind_OUTCOME_KIND_RETRYABLE,
-				Error: fmt.Sprintf("channel %q: %v", dl.Channel, err)}
+				Error: fmt.Sprintf("channel %q: %v", dl.Channel, err)}, false
 		}
 	}
 	out, err := d.sender.Send(ctx, plugin, pd)
 	if err != nil {
 		return &pluginv1.Outcome{Kind: pluginv1.OutcomeKind_OUTCOME_KIND_RETRYABLE,
-			Error: fmt.Sprintf("channel %q could not send: %v", dl.Channel, err)}
+			Error: fmt.Sprintf("channel %q could not send: %v", dl.Channel, err)}, false
 	}
 	if out == nil {
 		return &pluginv1.Outcome{Kind: pluginv1.OutcomeKind_OUTCOME_KIND_RETRYABLE,
-			Error: fmt.Sprintf("channel %q answered no outcome", dl.Channel)}
+			Error: fmt.Sprintf("channel %q answered no outcome", dl.Channel)}, false
 	}
-	return out
+	return out, true
 }
 
 // complete decides the delivery's next state from an attempt's outcome.

@@ -455,7 +455,7 @@ func TestDispatcherJitter(t *testing.T) {
 		ds = append(ds, e.webhook())
 	}
 	ds = e.insert(t, ds...)
-	e.start(t, s, dispatch.Options{Schedule: []time.Duration{time.Hour}})
+	e.start(t, s, dispatch.Options{Schedule: []time.Duration{time.Hour}, BreakerThreshold: -1})
 	for _, d := range ds {
 		got := e.waitStatus(t, d.ID, store.StatusFailed)
 		started := e.attempts(t, d.ID)[0].StartedAt

@@ -50,6 +50,11 @@ type Config struct {
 	// and 16 MiB).
 	RuleTimeLimit time.Duration `yaml:"rule_time_limit"`
 	RuleMemoryMiB int           `yaml:"rule_memory_mib"`
+	// Retention is how long succeeded messages are kept (default 7 days).
+	Retention time.Duration `yaml:"retention"`
+	// DisableAfter is how long an endpoint may fail without a success
+	// before its config is disabled (default 72h).
+	DisableAfter time.Duration `yaml:"disable_after"`
 	// MasterKeyFile holds the key that seals secrets at rest (default
 	// <data>/master.key, made when missing); CALLGATE_MASTER_KEY, the
 	// key's base64, wins over it.

@@ -64,8 +64,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Gateway, err er
 	}
 	g.store, err = store.Open(ctx, store.Options{
 		Path:        filepath.Join(cfg.DataDir, "callgate.db"),
-		Synchronous: cfg.Synchronous,
-		Secrets:     box,
+		Synchronous:  cfg.Synchronous,
+		Secrets:      box,
+		DisableAfter: cfg.DisableAfter,
 	})
 	if err != nil {
 		return nil, err
@@ -154,6 +155,8 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	dctx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
 	dispatched := make(chan error, 1)
 	go func() { dispatched <- g.dispatcher.Run(dctx) }()
+	pruned := make(chan struct{})
+	go func() { defer close(pruned); g.prune(dctx) }()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	g.log.Info("callgate serving", "addr", ln.Addr().String(), "data", g.cfg.DataDir, "dev", g.cfg.Dev)
@@ -171,6 +174,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		g.log.Warn("http shutdown", "error", serr)
 	}
 	stopDispatch()
+	<-pruned
 	if derr := <-dispatched; derr != nil {
 		err = errors.Join(err, derr)
 	}
@@ -296,6 +300,8 @@ func (g *Gateway) registerGauges() {
 		}
 		return float64(n)
 	})
+	g.metrics.Gauge("callgate_breakers_open", "Endpoints whose circuit is open.",
+		func() float64 { return float64(g.dispatcher.OpenCircuits()) })
 	g.metrics.Gauge("callgate_store_commits", "Write transactions committed since start.", func() float64 {
 		b, _ := g.store.Stats()
 		return float64(b)
@@ -304,4 +310,27 @@ func (g *Gateway) registerGauges() {
 		_, w := g.store.Stats()
 		return float64(w)
 	})
+}
+
+// prune deletes succeeded messages past the retention and forgets
+// idempotency keys past their day, now and then, in small batches.
+func (g *Gateway) prune(ctx context.Context) {
+	retention := g.cfg.Retention
+	if retention <= 0 {
+		retention = 7 * 24 * time.Hour
+	}
+	for {
+		now := time.Now()
+		n, err := g.store.Prune(ctx, now.Add(-retention), now.Add(-24*time.Hour), 500)
+		if err != nil && ctx.Err() == nil {
+			g.log.Error("prune old messages", "error", err)
+		} else if n > 0 {
+			g.log.Info("pruned succeeded messages past retention", "count", n, "retention", retention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Minute):
+		}
+	}
 }

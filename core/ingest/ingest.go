@@ -146,6 +146,9 @@ func (s *Service) submit(ctx context.Context, p auth.Principal, cb Callback) (Ac
 		Configs:   make([]route.Config, 0, len(configs)),
 	}
 	for _, c := range configs {
+		if c.Disabled {
+			continue // its receiver is gone or failing for days: rules do not see it
+		}
 		in.Configs = append(in.Configs, route.Config{ID: c.ID, URL: c.URL, HasKey: c.Key != "", HasToken: c.Token != ""})
 	}
 	deliveries, err := s.decide(ctx, in)

@@ -18,6 +18,10 @@ type CallbackConfig struct {
 	Token     string
 	Operator  string
 	CreatedAt time.Time
+	// Disabled is set when the endpoint said it is gone or failed for too
+	// long; deliveries to it stop until it is enabled again.
+	Disabled       bool
+	DisabledReason string
 }
 
 // AddCallbackConfig adds a config for a URL the tenant does not have yet;
@@ -64,14 +68,15 @@ func (s *Store) DeleteCallbackConfigByURL(ctx context.Context, tenantID, url str
 	return id, nil
 }
 
-const configColumns = `id, tenant_id, url, callback_key, callback_token, operator, created_at`
+const configColumns = `id, tenant_id, url, callback_key, callback_token, operator, created_at, disabled_at, disabled_reason`
 
 func (s *Store) scanConfig(row interface{ Scan(...any) error }) (CallbackConfig, error) {
 	var c CallbackConfig
-	var created int64
-	if err := row.Scan(&c.ID, &c.TenantID, &c.URL, &c.Key, &c.Token, &c.Operator, &created); err != nil {
+	var created, disabled int64
+	if err := row.Scan(&c.ID, &c.TenantID, &c.URL, &c.Key, &c.Token, &c.Operator, &created, &disabled, &c.DisabledReason); err != nil {
 		return CallbackConfig{}, err
 	}
+	c.Disabled = disabled != 0
 	c.CreatedAt = fromMillis(created)
 	var err error
 	if c.Key, err = s.open(c.Key); err != nil {

@@ -251,7 +251,21 @@ type Completion struct {
 	// FailOver, when set, is inserted as a new pending delivery of the same
 	// message in the same transaction: the next fallback of a dead one.
 	FailOver *Delivery
+	// Endpoint reports the health of the delivery's callback config, when
+	// it has one.
+	Endpoint EndpointReport
 }
+
+// EndpointReport is what an attempt says about its endpoint.
+type EndpointReport int
+
+// Endpoint reports.
+const (
+	EndpointNoNews  EndpointReport = iota
+	EndpointHealthy                // it took a delivery: it is not failing
+	EndpointFailing                // it failed: note since when
+	EndpointGone                   // it said it is gone (HTTP 410): disable it
+)
 
 // Complete records an attempt and moves its delivery on, in one
 // transaction. It is refused with ErrConflict when the delivery is no
@@ -274,6 +288,9 @@ func (s *Store) Complete(ctx context.Context, c Completion) error {
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.DeliveryID, a.Number, millis(a.StartedAt), a.Outcome, a.StatusCode, a.Latency.Milliseconds(),
 			a.Response, a.Error); err != nil {
+			return err
+		}
+		if err := s.reportEndpoint(ctx, tx, a.DeliveryID, c); err != nil {
 			return err
 		}
 		if f := c.FailOver; f != nil {
@@ -310,4 +327,27 @@ func (s *Store) ReleaseLeases(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("release leases: %w", err)
 	}
 	return int(n), nil
+}
+
+// Defer hands back a claimed delivery without an attempt (its endpoint's
+// circuit is open): it is due again at next and the claim does not count.
+func (s *Store) Defer(ctx context.Context, id string, attempt int, next time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE deliveries SET status = CASE WHEN attempts = 1 THEN 'pending' ELSE 'failed' END,
+				attempts = attempts - 1, lease_until = 0, next_attempt_at = ?, updated_at = ?
+			 WHERE id = ? AND status = 'inflight' AND attempts = ?`,
+			millis(next), millis(time.Now()), id, attempt)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrConflict
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("defer delivery %s: %w", id, err)
+	}
+	return nil
 }

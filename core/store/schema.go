@@ -122,6 +122,13 @@ var migrations = []string{
 	// 4: app secrets kept sealed too, for request signatures (TC3) that
 	// need the secret itself, not only its hash.
 	`ALTER TABLE app_keys ADD COLUMN secret_sealed TEXT NOT NULL DEFAULT '';`,
+
+	// 5: endpoint health: when a config started failing, and whether it
+	// was disabled (410 Gone, or failing too long).
+	`ALTER TABLE callback_configs ADD COLUMN failing_since INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE callback_configs ADD COLUMN disabled_at INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE callback_configs ADD COLUMN disabled_reason TEXT NOT NULL DEFAULT '';
+	CREATE INDEX messages_created ON messages(created_at);`,
 }
 
 // migrate brings the schema up to date in one transaction.

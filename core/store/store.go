@@ -34,6 +34,9 @@ type Options struct {
 	MaxBatch int
 	// Readers is the size of the read pool (default: 2 × CPUs, at least 4).
 	Readers int
+	// DisableAfter is how long an endpoint may fail before it is disabled
+	// (default 72h).
+	DisableAfter time.Duration
 	// Secrets seals callback keys and tokens and channel settings at rest;
 	// nil keeps them as they are (tests).
 	Secrets Sealer
@@ -52,10 +55,12 @@ type Store struct {
 	wstmts stmtCache // statements prepared on the writer's connection
 	rstmts stmtCache // statements prepared on the read pool
 	box    Sealer
-	ops    chan *writeOp
-	stop   chan struct{}
-	done   chan struct{}
-	once   sync.Once
+
+	disableAfter time.Duration // 0: DisableAfter
+	ops          chan *writeOp
+	stop         chan struct{}
+	done         chan struct{}
+	once         sync.Once
 
 	closing sync.RWMutex // held for writing only to set closed
 	closed  bool
@@ -126,9 +131,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		wstmts: stmtCache{db: writer},
 		rstmts: stmtCache{db: reader},
 		box:    opts.Secrets,
-		ops:    make(chan *writeOp, opts.MaxBatch*4),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
+
+		disableAfter: opts.DisableAfter,
+		ops:          make(chan *writeOp, opts.MaxBatch*4),
+		stop:         make(chan struct{}),
+		done:         make(chan struct{}),
 	}
 	go s.writeLoop(opts.MaxBatch)
 	return s, nil

@@ -308,8 +308,13 @@ type CallbackConfig struct {
 	HasCallbackKey   bool                   `protobuf:"varint,3,opt,name=has_callback_key,json=hasCallbackKey,proto3" json:"has_callback_key,omitempty"`
 	HasCallbackToken bool                   `protobuf:"varint,4,opt,name=has_callback_token,json=hasCallbackToken,proto3" json:"has_callback_token,omitempty"`
 	CreateTime       *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Set when the receiver answered 410 Gone or failed without a success
+	// for too long (default 3 days): nothing is sent to it until
+	// EnableCallbackConfig.
+	Disabled       bool   `protobuf:"varint,6,opt,name=disabled,proto3" json:"disabled,omitempty"`
+	DisabledReason string `protobuf:"bytes,7,opt,name=disabled_reason,json=disabledReason,proto3" json:"disabled_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CallbackConfig) Reset() {
@@ -377,6 +382,108 @@ func (x *CallbackConfig) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *CallbackConfig) GetDisabled() bool {
+	if x != nil {
+		return x.Disabled
+	}
+	return false
+}
+
+func (x *CallbackConfig) GetDisabledReason() string {
+	if x != nil {
+		return x.DisabledReason
+	}
+	return ""
+}
+
+type EnableCallbackConfigRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnableCallbackConfigRequest) Reset() {
+	*x = EnableCallbackConfigRequest{}
+	mi := &file_callgate_v1_config_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnableCallbackConfigRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnableCallbackConfigRequest) ProtoMessage() {}
+
+func (x *EnableCallbackConfigRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_v1_config_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnableCallbackConfigRequest.ProtoReflect.Descriptor instead.
+func (*EnableCallbackConfigRequest) Descriptor() ([]byte, []int) {
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *EnableCallbackConfigRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type EnableCallbackConfigResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Config        *CallbackConfig        `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnableCallbackConfigResponse) Reset() {
+	*x = EnableCallbackConfigResponse{}
+	mi := &file_callgate_v1_config_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnableCallbackConfigResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnableCallbackConfigResponse) ProtoMessage() {}
+
+func (x *EnableCallbackConfigResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_v1_config_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnableCallbackConfigResponse.ProtoReflect.Descriptor instead.
+func (*EnableCallbackConfigResponse) Descriptor() ([]byte, []int) {
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *EnableCallbackConfigResponse) GetConfig() *CallbackConfig {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
 type ListCallbackConfigsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -385,7 +492,7 @@ type ListCallbackConfigsRequest struct {
 
 func (x *ListCallbackConfigsRequest) Reset() {
 	*x = ListCallbackConfigsRequest{}
-	mi := &file_callgate_v1_config_proto_msgTypes[6]
+	mi := &file_callgate_v1_config_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -397,7 +504,7 @@ func (x *ListCallbackConfigsRequest) String() string {
 func (*ListCallbackConfigsRequest) ProtoMessage() {}
 
 func (x *ListCallbackConfigsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[6]
+	mi := &file_callgate_v1_config_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -410,7 +517,7 @@ func (x *ListCallbackConfigsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCallbackConfigsRequest.ProtoReflect.Descriptor instead.
 func (*ListCallbackConfigsRequest) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{6}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{8}
 }
 
 type ListCallbackConfigsResponse struct {
@@ -423,7 +530,7 @@ type ListCallbackConfigsResponse struct {
 
 func (x *ListCallbackConfigsResponse) Reset() {
 	*x = ListCallbackConfigsResponse{}
-	mi := &file_callgate_v1_config_proto_msgTypes[7]
+	mi := &file_callgate_v1_config_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -435,7 +542,7 @@ func (x *ListCallbackConfigsResponse) String() string {
 func (*ListCallbackConfigsResponse) ProtoMessage() {}
 
 func (x *ListCallbackConfigsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[7]
+	mi := &file_callgate_v1_config_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -448,7 +555,7 @@ func (x *ListCallbackConfigsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCallbackConfigsResponse.ProtoReflect.Descriptor instead.
 func (*ListCallbackConfigsResponse) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{7}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListCallbackConfigsResponse) GetConfigs() []*CallbackConfig {
@@ -486,22 +593,29 @@ const file_callgate_v1_config_proto_rawDesc = "" +
 	"\x1cModifyCallbackConfigResponse\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1b\n" +
-	"\tconfig_id\x18\x02 \x01(\tR\bconfigId\"\xd8\x01\n" +
+	"\tconfig_id\x18\x02 \x01(\tR\bconfigId\"\x9d\x02\n" +
 	"\x0eCallbackConfig\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fcallback_url\x18\x02 \x01(\tR\vcallbackUrl\x12(\n" +
 	"\x10has_callback_key\x18\x03 \x01(\bR\x0ehasCallbackKey\x12,\n" +
 	"\x12has_callback_token\x18\x04 \x01(\bR\x10hasCallbackToken\x12;\n" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\x1c\n" +
+	"createTime\x12\x1a\n" +
+	"\bdisabled\x18\x06 \x01(\bR\bdisabled\x12'\n" +
+	"\x0fdisabled_reason\x18\a \x01(\tR\x0edisabledReason\"-\n" +
+	"\x1bEnableCallbackConfigRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"S\n" +
+	"\x1cEnableCallbackConfigResponse\x123\n" +
+	"\x06config\x18\x01 \x01(\v2\x1b.callgate.v1.CallbackConfigR\x06config\"\x1c\n" +
 	"\x1aListCallbackConfigsRequest\"s\n" +
 	"\x1bListCallbackConfigsResponse\x125\n" +
 	"\aconfigs\x18\x01 \x03(\v2\x1b.callgate.v1.CallbackConfigR\aconfigs\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId2\xe6\x01\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId2\xd3\x02\n" +
 	"\rConfigService\x12k\n" +
 	"\x14ModifyCallbackConfig\x12(.callgate.v1.ModifyCallbackConfigRequest\x1a).callgate.v1.ModifyCallbackConfigResponse\x12h\n" +
-	"\x13ListCallbackConfigs\x12'.callgate.v1.ListCallbackConfigsRequest\x1a(.callgate.v1.ListCallbackConfigsResponseB;Z9github.com/callgate/callgate/proto/callgate/v1;callgatev1b\x06proto3"
+	"\x13ListCallbackConfigs\x12'.callgate.v1.ListCallbackConfigsRequest\x1a(.callgate.v1.ListCallbackConfigsResponse\x12k\n" +
+	"\x14EnableCallbackConfig\x12(.callgate.v1.EnableCallbackConfigRequest\x1a).callgate.v1.EnableCallbackConfigResponseB;Z9github.com/callgate/callgate/proto/callgate/v1;callgatev1b\x06proto3"
 
 var (
 	file_callgate_v1_config_proto_rawDescOnce sync.Once
@@ -515,7 +629,7 @@ func file_callgate_v1_config_proto_rawDescGZIP() []byte {
 	return file_callgate_v1_config_proto_rawDescData
 }
 
-var file_callgate_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_callgate_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_callgate_v1_config_proto_goTypes = []any{
 	(*CallbackInfo)(nil),                 // 0: callgate.v1.CallbackInfo
 	(*UserInfo)(nil),                     // 1: callgate.v1.UserInfo
@@ -523,25 +637,30 @@ var file_callgate_v1_config_proto_goTypes = []any{
 	(*ModifyCallbackConfigRequest)(nil),  // 3: callgate.v1.ModifyCallbackConfigRequest
 	(*ModifyCallbackConfigResponse)(nil), // 4: callgate.v1.ModifyCallbackConfigResponse
 	(*CallbackConfig)(nil),               // 5: callgate.v1.CallbackConfig
-	(*ListCallbackConfigsRequest)(nil),   // 6: callgate.v1.ListCallbackConfigsRequest
-	(*ListCallbackConfigsResponse)(nil),  // 7: callgate.v1.ListCallbackConfigsResponse
-	(*timestamppb.Timestamp)(nil),        // 8: google.protobuf.Timestamp
+	(*EnableCallbackConfigRequest)(nil),  // 6: callgate.v1.EnableCallbackConfigRequest
+	(*EnableCallbackConfigResponse)(nil), // 7: callgate.v1.EnableCallbackConfigResponse
+	(*ListCallbackConfigsRequest)(nil),   // 8: callgate.v1.ListCallbackConfigsRequest
+	(*ListCallbackConfigsResponse)(nil),  // 9: callgate.v1.ListCallbackConfigsResponse
+	(*timestamppb.Timestamp)(nil),        // 10: google.protobuf.Timestamp
 }
 var file_callgate_v1_config_proto_depIdxs = []int32{
-	0, // 0: callgate.v1.ModifyCallbackConfigRequest.callback_info:type_name -> callgate.v1.CallbackInfo
-	1, // 1: callgate.v1.ModifyCallbackConfigRequest.operator:type_name -> callgate.v1.UserInfo
-	2, // 2: callgate.v1.ModifyCallbackConfigRequest.agent:type_name -> callgate.v1.Agent
-	8, // 3: callgate.v1.CallbackConfig.create_time:type_name -> google.protobuf.Timestamp
-	5, // 4: callgate.v1.ListCallbackConfigsResponse.configs:type_name -> callgate.v1.CallbackConfig
-	3, // 5: callgate.v1.ConfigService.ModifyCallbackConfig:input_type -> callgate.v1.ModifyCallbackConfigRequest
-	6, // 6: callgate.v1.ConfigService.ListCallbackConfigs:input_type -> callgate.v1.ListCallbackConfigsRequest
-	4, // 7: callgate.v1.ConfigService.ModifyCallbackConfig:output_type -> callgate.v1.ModifyCallbackConfigResponse
-	7, // 8: callgate.v1.ConfigService.ListCallbackConfigs:output_type -> callgate.v1.ListCallbackConfigsResponse
-	7, // [7:9] is the sub-list for method output_type
-	5, // [5:7] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	0,  // 0: callgate.v1.ModifyCallbackConfigRequest.callback_info:type_name -> callgate.v1.CallbackInfo
+	1,  // 1: callgate.v1.ModifyCallbackConfigRequest.operator:type_name -> callgate.v1.UserInfo
+	2,  // 2: callgate.v1.ModifyCallbackConfigRequest.agent:type_name -> callgate.v1.Agent
+	10, // 3: callgate.v1.CallbackConfig.create_time:type_name -> google.protobuf.Timestamp
+	5,  // 4: callgate.v1.EnableCallbackConfigResponse.config:type_name -> callgate.v1.CallbackConfig
+	5,  // 5: callgate.v1.ListCallbackConfigsResponse.configs:type_name -> callgate.v1.CallbackConfig
+	3,  // 6: callgate.v1.ConfigService.ModifyCallbackConfig:input_type -> callgate.v1.ModifyCallbackConfigRequest
+	8,  // 7: callgate.v1.ConfigService.ListCallbackConfigs:input_type -> callgate.v1.ListCallbackConfigsRequest
+	6,  // 8: callgate.v1.ConfigService.EnableCallbackConfig:input_type -> callgate.v1.EnableCallbackConfigRequest
+	4,  // 9: callgate.v1.ConfigService.ModifyCallbackConfig:output_type -> callgate.v1.ModifyCallbackConfigResponse
+	9,  // 10: callgate.v1.ConfigService.ListCallbackConfigs:output_type -> callgate.v1.ListCallbackConfigsResponse
+	7,  // 11: callgate.v1.ConfigService.EnableCallbackConfig:output_type -> callgate.v1.EnableCallbackConfigResponse
+	9,  // [9:12] is the sub-list for method output_type
+	6,  // [6:9] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_callgate_v1_config_proto_init() }
@@ -555,7 +674,7 @@ func file_callgate_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_callgate_v1_config_proto_rawDesc), len(file_callgate_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

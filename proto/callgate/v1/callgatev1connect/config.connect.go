@@ -39,12 +39,18 @@ const (
 	// ConfigServiceListCallbackConfigsProcedure is the fully-qualified name of the ConfigService's
 	// ListCallbackConfigs RPC.
 	ConfigServiceListCallbackConfigsProcedure = "/callgate.v1.ConfigService/ListCallbackConfigs"
+	// ConfigServiceEnableCallbackConfigProcedure is the fully-qualified name of the ConfigService's
+	// EnableCallbackConfig RPC.
+	ConfigServiceEnableCallbackConfigProcedure = "/callgate.v1.ConfigService/EnableCallbackConfig"
 )
 
 // ConfigServiceClient is a client for the callgate.v1.ConfigService service.
 type ConfigServiceClient interface {
 	ModifyCallbackConfig(context.Context, *connect.Request[v1.ModifyCallbackConfigRequest]) (*connect.Response[v1.ModifyCallbackConfigResponse], error)
 	ListCallbackConfigs(context.Context, *connect.Request[v1.ListCallbackConfigsRequest]) (*connect.Response[v1.ListCallbackConfigsResponse], error)
+	// EnableCallbackConfig sends to a disabled config again; replay its dead
+	// deliveries with DeliveryService.ReplayDeliveries.
+	EnableCallbackConfig(context.Context, *connect.Request[v1.EnableCallbackConfigRequest]) (*connect.Response[v1.EnableCallbackConfigResponse], error)
 }
 
 // NewConfigServiceClient constructs a client for the callgate.v1.ConfigService service. By default,
@@ -70,6 +76,12 @@ func NewConfigServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(configServiceMethods.ByName("ListCallbackConfigs")),
 			connect.WithClientOptions(opts...),
 		),
+		enableCallbackConfig: connect.NewClient[v1.EnableCallbackConfigRequest, v1.EnableCallbackConfigResponse](
+			httpClient,
+			baseURL+ConfigServiceEnableCallbackConfigProcedure,
+			connect.WithSchema(configServiceMethods.ByName("EnableCallbackConfig")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -77,6 +89,7 @@ func NewConfigServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 type configServiceClient struct {
 	modifyCallbackConfig *connect.Client[v1.ModifyCallbackConfigRequest, v1.ModifyCallbackConfigResponse]
 	listCallbackConfigs  *connect.Client[v1.ListCallbackConfigsRequest, v1.ListCallbackConfigsResponse]
+	enableCallbackConfig *connect.Client[v1.EnableCallbackConfigRequest, v1.EnableCallbackConfigResponse]
 }
 
 // ModifyCallbackConfig calls callgate.v1.ConfigService.ModifyCallbackConfig.
@@ -89,10 +102,18 @@ func (c *configServiceClient) ListCallbackConfigs(ctx context.Context, req *conn
 	return c.listCallbackConfigs.CallUnary(ctx, req)
 }
 
+// EnableCallbackConfig calls callgate.v1.ConfigService.EnableCallbackConfig.
+func (c *configServiceClient) EnableCallbackConfig(ctx context.Context, req *connect.Request[v1.EnableCallbackConfigRequest]) (*connect.Response[v1.EnableCallbackConfigResponse], error) {
+	return c.enableCallbackConfig.CallUnary(ctx, req)
+}
+
 // ConfigServiceHandler is an implementation of the callgate.v1.ConfigService service.
 type ConfigServiceHandler interface {
 	ModifyCallbackConfig(context.Context, *connect.Request[v1.ModifyCallbackConfigRequest]) (*connect.Response[v1.ModifyCallbackConfigResponse], error)
 	ListCallbackConfigs(context.Context, *connect.Request[v1.ListCallbackConfigsRequest]) (*connect.Response[v1.ListCallbackConfigsResponse], error)
+	// EnableCallbackConfig sends to a disabled config again; replay its dead
+	// deliveries with DeliveryService.ReplayDeliveries.
+	EnableCallbackConfig(context.Context, *connect.Request[v1.EnableCallbackConfigRequest]) (*connect.Response[v1.EnableCallbackConfigResponse], error)
 }
 
 // NewConfigServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -114,12 +135,20 @@ func NewConfigServiceHandler(svc ConfigServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(configServiceMethods.ByName("ListCallbackConfigs")),
 		connect.WithHandlerOptions(opts...),
 	)
+	configServiceEnableCallbackConfigHandler := connect.NewUnaryHandler(
+		ConfigServiceEnableCallbackConfigProcedure,
+		svc.EnableCallbackConfig,
+		connect.WithSchema(configServiceMethods.ByName("EnableCallbackConfig")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/callgate.v1.ConfigService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ConfigServiceModifyCallbackConfigProcedure:
 			configServiceModifyCallbackConfigHandler.ServeHTTP(w, r)
 		case ConfigServiceListCallbackConfigsProcedure:
 			configServiceListCallbackConfigsHandler.ServeHTTP(w, r)
+		case ConfigServiceEnableCallbackConfigProcedure:
+			configServiceEnableCallbackConfigHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -135,4 +164,8 @@ func (UnimplementedConfigServiceHandler) ModifyCallbackConfig(context.Context, *
 
 func (UnimplementedConfigServiceHandler) ListCallbackConfigs(context.Context, *connect.Request[v1.ListCallbackConfigsRequest]) (*connect.Response[v1.ListCallbackConfigsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("callgate.v1.ConfigService.ListCallbackConfigs is not implemented"))
+}
+
+func (UnimplementedConfigServiceHandler) EnableCallbackConfig(context.Context, *connect.Request[v1.EnableCallbackConfigRequest]) (*connect.Response[v1.EnableCallbackConfigResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("callgate.v1.ConfigService.EnableCallbackConfig is not implemented"))
 }

@@ -1,0 +1,95 @@
+package dispatch
+
+import (
+	"sync"
+	"time"
+)
+
+// breakers keep one circuit per endpoint (callback config): after
+// threshold failures in a row the circuit opens and deliveries to that
+// endpoint wait, without spending attempts, until a single probe is let
+// through; its success closes the circuit, its failure opens it again for
+// twice as long. Other endpoints are never held up.
+type breakers struct {
+	mu        sync.Mutex
+	m         map[string]*breaker
+	threshold int
+	cooldown  time.Duration
+	maxCool   time.Duration
+}
+
+type breaker struct {
+	fails     int
+	openUntil time.Time
+	cool      time.Duration
+	probing   bool
+}
+
+func newBreakers(threshold int, cooldown, maxCool time.Duration) *breakers {
+	return &breakers{m: map[string]*breaker{}, threshold: threshold, cooldown: cooldown, maxCool: maxCool}
+}
+
+// allow says whether a delivery to endpoint may be sent now; if not, when
+// to look again. A probe, once allowed, must be reported.
+func (b *breakers) allow(endpoint string, now time.Time) (bool, time.Time) {
+	if endpoint == "" || b.threshold <= 0 {
+		return true, time.Time{}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	br := b.m[endpoint]
+	if br == nil || br.fails < b.threshold {
+		return true, time.Time{}
+	}
+	if now.Before(br.openUntil) {
+		return false, br.openUntil
+	}
+	if br.probing {
+		return false, now.Add(min(br.cool, time.Second))
+	}
+	br.probing = true
+	return true, time.Time{}
+}
+
+// report records an attempt's result for endpoint.
+func (b *breakers) report(endpoint string, ok bool, now time.Time) {
+	if endpoint == "" || b.threshold <= 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	br := b.m[endpoint]
+	if ok {
+		delete(b.m, endpoint)
+		return
+	}
+	if br == nil {
+		br = &breaker{}
+		b.m[endpoint] = br
+	}
+	br.fails++
+	if br.fails < b.threshold {
+		return
+	}
+	switch {
+	case br.cool == 0:
+		br.cool = b.cooldown
+	case br.probing:
+		br.cool = min(2*br.cool, b.maxCool)
+	}
+	br.probing = false
+	br.openUntil = now.Add(br.cool)
+}
+
+// open counts the endpoints whose circuit is open now.
+func (b *breakers) open(now time.Time) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, br := range b.m {
+		if br.fails >= b.threshold && now.Before(br.openUntil) {
+			n++
+		}
+	}
+	return n
+}
