@@ -13,6 +13,7 @@ Usage:
   callgate serve [--addr ADDR] [--data DIR] [--dev] [--config FILE]
   callgate receive [--addr ADDR] [--token TOKEN] [--key KEY]
   callgate bench [--addr URL] [-n N] [-c C] [--size BYTES] [--api rest|connect] [--ceiling] [-o json]
+  callgate tenants|keys|configs|channels|deliveries|send ...   (operator CLI; --addr, --token, -o json)
   callgate plugin NAME      (run by the gateway itself: a built-in sender plugin)
   callgate version
 
@@ -35,6 +36,18 @@ func main() {
 		err = receive(args)
 	case "bench":
 		err = bench(args)
+	case "tenants":
+		err = tenantsCmd(args)
+	case "keys":
+		err = keysCmd(args)
+	case "configs":
+		err = configsCmd(args)
+	case "channels":
+		err = channelsCmd(args)
+	case "deliveries":
+		err = deliveriesCmd(args)
+	case "send":
+		err = sendCmd(args)
 	case "plugin":
 		err = servePlugin(args)
 	case "version", "--version", "-version":
