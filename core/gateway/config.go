@@ -62,12 +62,18 @@ type Config struct {
 	// Channels are the settings of the default channels, by plugin name,
 	// for example email: {host: smtp.example.com, from: ...}.
 	Channels map[string]map[string]string `yaml:"channels"`
+	// Tenants are made at start when missing, with their app keys, configs,
+	// channels and rules: configuration kept in git.
+	Tenants []DeclaredTenant `yaml:"tenants"`
 	// Plugins are sender plugins beside the built-in ones.
 	Plugins []PluginConfig `yaml:"plugins"`
 
 	// BuiltinPlugins are the plugins the binary serves itself; set by the
 	// command, not by files.
 	BuiltinPlugins []pluginhost.Spec `yaml:"-"`
+
+	// dir is the folder of the configuration file, for relative paths in it.
+	dir string
 }
 
 // PluginConfig names a plugin executable.
@@ -94,6 +100,7 @@ func (c *Config) LoadFile(path string) error {
 	if err := dec.Decode(c); err != nil {
 		return fmt.Errorf("parse config %s: %w", path, err)
 	}
+	c.dir = filepath.Dir(path)
 	return nil
 }
 

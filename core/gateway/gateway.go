@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -63,7 +65,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Gateway, err er
 		return nil, err
 	}
 	g.store, err = store.Open(ctx, store.Options{
-		Path:        filepath.Join(cfg.DataDir, "callgate.db"),
+		Path:         filepath.Join(cfg.DataDir, "callgate.db"),
 		Synchronous:  cfg.Synchronous,
 		Secrets:      box,
 		DisableAfter: cfg.DisableAfter,
@@ -108,12 +110,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Gateway, err er
 	if err != nil {
 		return nil, err
 	}
+	if err := g.applyDeclared(ctx); err != nil {
+		return nil, err
+	}
 	g.dispatcher = dispatch.New(g.store, g.host, log.With("component", "dispatch"), dispatch.Options{
-		Workers:         cfg.Workers,
-		SendTimeout:     cfg.SendTimeout,
-		Channels:        channelResolver{store: g.store, host: g.host, cfg: &g.cfg},
-		Metrics:         g.metrics,
-		Classifier:      g.rules,
+		Workers:     cfg.Workers,
+		SendTimeout: cfg.SendTimeout,
+		Channels:    channelResolver{store: g.store, host: g.host, cfg: &g.cfg},
+		Metrics:     g.metrics,
+		Classifier:  g.rules,
 	})
 	g.registerGauges()
 	g.auth = auth.New(g.store, cfg.AdminToken)
@@ -333,4 +338,9 @@ func (g *Gateway) prune(ctx context.Context) {
 		case <-time.After(10 * time.Minute):
 		}
 	}
+}
+
+func shaHex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

@@ -1,0 +1,144 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/callgate/callgate/core/route"
+	"github.com/callgate/callgate/core/store"
+)
+
+// DeclaredTenant is a tenant as a configuration file describes it, for
+// people who keep their configuration in git. Applying it at start is
+// idempotent: what exists is left as it is, what is missing is made.
+type DeclaredTenant struct {
+	ID       string            `yaml:"id"`
+	Name     string            `yaml:"name"`
+	AppKeys  []DeclaredAppKey  `yaml:"app_keys"`
+	Configs  []DeclaredConfig  `yaml:"configs"`
+	Channels []DeclaredChannel `yaml:"channels"`
+	Rules    []DeclaredRule    `yaml:"rules"`
+}
+
+// DeclaredAppKey is an app key with its secret, best given through an
+// environment variable (secret_env) so that the file holds none.
+type DeclaredAppKey struct {
+	Key       string `yaml:"key"`
+	Secret    string `yaml:"secret"`
+	SecretEnv string `yaml:"secret_env"`
+}
+
+// DeclaredConfig is a callback config; key and token may come from
+// variables too.
+type DeclaredConfig struct {
+	URL      string `yaml:"url"`
+	Key      string `yaml:"key"`
+	KeyEnv   string `yaml:"key_env"`
+	Token    string `yaml:"token"`
+	TokenEnv string `yaml:"token_env"`
+}
+
+// DeclaredChannel is a tenant's channel.
+type DeclaredChannel struct {
+	ID       string            `yaml:"id"`
+	Plugin   string            `yaml:"plugin"`
+	Settings map[string]string `yaml:"settings"`
+}
+
+// DeclaredRule is a rule module on disk, relative to the file's folder.
+type DeclaredRule struct {
+	Code string `yaml:"code"`
+	Wasm string `yaml:"wasm"`
+}
+
+func fromEnv(value, env, what string) (string, error) {
+	if env == "" {
+		return value, nil
+	}
+	v, ok := os.LookupEnv(env)
+	if !ok {
+		return "", fmt.Errorf("%s: variable %s is not set", what, env)
+	}
+	return v, nil
+}
+
+// applyDeclared makes what the configuration declares and does not exist
+// yet. Rules are uploaded only when their module differs from the active
+// version.
+func (g *Gateway) applyDeclared(ctx context.Context) error {
+	for _, t := range g.cfg.Tenants {
+		if t.ID == "" {
+			return errors.New("declared tenant without an id")
+		}
+		if _, err := g.store.CreateTenant(ctx, store.Tenant{ID: t.ID, Name: t.Name}); err != nil && !errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("declare tenant %q: %w", t.ID, err)
+		}
+		for _, k := range t.AppKeys {
+			secret, err := fromEnv(k.Secret, k.SecretEnv, "app key "+k.Key)
+			if err != nil {
+				return err
+			}
+			if k.Key == "" || len(secret) < 16 {
+				return fmt.Errorf("declared app key %q of tenant %q needs a key and a secret of 16 characters or more", k.Key, t.ID)
+			}
+			if _, err := g.store.CreateAppKey(ctx, t.ID, k.Key, secret); err != nil && !errors.Is(err, store.ErrExists) {
+				return fmt.Errorf("declare app key %q: %w", k.Key, err)
+			}
+		}
+		for _, c := range t.Configs {
+			key, err := fromEnv(c.Key, c.KeyEnv, "config "+c.URL)
+			if err != nil {
+				return err
+			}
+			token, err := fromEnv(c.Token, c.TokenEnv, "config "+c.URL)
+			if err != nil {
+				return err
+			}
+			if key != "" && len(key) != 32 {
+				return fmt.Errorf("declared config %q: the key must be 32 bytes", c.URL)
+			}
+			if _, err := g.store.AddCallbackConfig(ctx, store.CallbackConfig{TenantID: t.ID, URL: c.URL, Key: key,
+				Token: token, Operator: "config-file"}); err != nil && !errors.Is(err, store.ErrExists) {
+				return fmt.Errorf("declare config %q: %w", c.URL, err)
+			}
+		}
+		for _, ch := range t.Channels {
+			if _, err := g.store.PutChannel(ctx, store.Channel{TenantID: t.ID, ID: ch.ID, Plugin: ch.Plugin, Settings: ch.Settings}); err != nil {
+				return fmt.Errorf("declare channel %q: %w", ch.ID, err)
+			}
+		}
+		for _, r := range t.Rules {
+			if err := g.declareRule(ctx, t.ID, r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (g *Gateway) declareRule(ctx context.Context, tenantID string, r DeclaredRule) error {
+	path := r.Wasm
+	if !filepath.IsAbs(path) && g.cfg.dir != "" {
+		path = filepath.Join(g.cfg.dir, path)
+	}
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("declare rule %q: %w", r.Code, err)
+	}
+	if cur, err := g.store.ActiveRuleRef(ctx, tenantID, r.Code); err == nil && cur.SHA256 == shaHex(wasm) {
+		return nil // already the active version
+	}
+	classifies, err := g.rules.Check(ctx, r.Code, wasm, route.Input{TenantID: tenantID, MessageID: store.NewID("msg"),
+		Rule: r.Code, Content: "{}", Configs: []route.Config{}})
+	if err != nil {
+		return fmt.Errorf("declare rule %q: %w", r.Code, err)
+	}
+	if _, err := g.store.PutRule(ctx, store.RuleVersion{TenantID: tenantID, Code: r.Code, Wasm: wasm, Classifies: classifies}, false); err != nil {
+		return fmt.Errorf("declare rule %q: %w", r.Code, err)
+	}
+	g.rules.Invalidate(tenantID, r.Code)
+	return nil
+}
