@@ -68,6 +68,16 @@ type Config struct {
 	// Plugins are sender plugins beside the built-in ones.
 	Plugins []PluginConfig `yaml:"plugins"`
 
+	// Per-tenant rate limits, in calls a second and bursts: ingest
+	// (callbacks submitted; default 2000/s, burst 4000) and management
+	// (configs, rules, channels, deliveries, TC3; default 20/s, burst 40).
+	// Zero takes the default, a negative rate means no limit, and a burst
+	// left at zero with a rate set is twice the rate.
+	IngestRate  float64 `yaml:"ingest_rate"`
+	IngestBurst int     `yaml:"ingest_burst"`
+	ManageRate  float64 `yaml:"manage_rate"`
+	ManageBurst int     `yaml:"manage_burst"`
+
 	// BuiltinPlugins are the plugins the binary serves itself; set by the
 	// command, not by files.
 	BuiltinPlugins []pluginhost.Spec `yaml:"-"`

@@ -14,7 +14,9 @@ import (
 	"github.com/callgate/callgate/core/api"
 	"github.com/callgate/callgate/core/apierr"
 	"github.com/callgate/callgate/core/ingest"
+	"github.com/callgate/callgate/core/limits"
 	"github.com/callgate/callgate/core/reqid"
+	"github.com/callgate/callgate/core/tc3"
 	"github.com/callgate/callgate/proto/callgate/v1/callgatev1connect"
 )
 
@@ -28,11 +30,13 @@ func (g *Gateway) routes() http.Handler {
 	mux, rpc := http.NewServeMux(), http.NewServeMux()
 	svc := ingest.New(g.store, g.rules, g.dispatcher, g.log.With("component", "ingest"),
 		ingest.Options{MaxContent: g.cfg.MaxContentBytes, Metrics: g.metrics})
-	ingest.NewRESTHandler(svc, g.auth, g.log.With("component", "ingest")).Register(mux)
+	// Per-tenant rate limits, after authentication (see limitedMux).
+	lim, limited := g.rateLimits()
+	ingest.NewRESTHandler(svc, limits.Reuse(g.auth), g.log.With("component", "ingest")).Register(mux)
 
 	logged := connect.UnaryInterceptorFunc(g.logErrors)
 	tenantOpts := connect.WithHandlerOptions(
-		connect.WithInterceptors(logged, g.auth.TenantInterceptor()),
+		connect.WithInterceptors(logged, g.auth.TenantInterceptor(), limited),
 		connect.WithReadMaxBytes(4<<20),
 	)
 	adminOpts := connect.WithHandlerOptions(
@@ -46,7 +50,7 @@ func (g *Gateway) routes() http.Handler {
 	rpc.Handle(callgatev1connect.NewDeliveryServiceHandler(api.NewDeliveryService(g.store, g.dispatcher), tenantOpts))
 	rpc.Handle(callgatev1connect.NewChannelServiceHandler(api.NewChannelService(plugins{g.host}, g.store, g.log.With("component", "channels")), tenantOpts))
 	rpc.Handle(callgatev1connect.NewRuleServiceHandler(api.NewRuleService(g.store, g.rules, g.log.With("component", "rules")),
-		connect.WithInterceptors(logged, g.auth.TenantInterceptor()), connect.WithReadMaxBytes(api.MaxRuleBytes+1<<20)))
+		connect.WithInterceptors(logged, g.auth.TenantInterceptor(), limited), connect.WithReadMaxBytes(api.MaxRuleBytes+1<<20)))
 	rpc.Handle(callgatev1connect.NewTenantServiceHandler(api.NewTenantService(g.store, g.log.With("component", "tenants")), adminOpts))
 
 	reflector := grpcreflect.NewStaticReflector(
@@ -66,13 +70,60 @@ func (g *Gateway) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", g.ready)
 	mux.Handle("GET /metrics", g.metrics.Handler())
+	tc3Handler := g.tc3Handler(lim)
+	rest := limitedMux(lim, g.auth, mux)
 	return reqid.Middleware(g.accessLog(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/callgate.") || strings.HasPrefix(r.URL.Path, "/grpc.") {
 			rpc.ServeHTTP(w, r)
 			return
 		}
-		mux.ServeHTTP(w, r)
+		if r.Method == http.MethodPost && r.URL.Path == "/" && r.Header.Get(tc3.ActionHeader) != "" {
+			tc3Handler.ServeHTTP(w, r)
+			return
+		}
+		rest.ServeHTTP(w, r)
 	})))
+}
+
+// rateLimits makes the per-tenant rate limits of the configuration and the
+// Connect interceptor that applies them: the ingest bucket to
+// SubmitCallback, the management bucket to the management services. It
+// must come after the authenticating interceptor.
+func (g *Gateway) rateLimits() (*limits.Limits, connect.UnaryInterceptorFunc) {
+	lim := limits.New(limits.Options{
+		Ingest: limits.Rate{PerSecond: g.cfg.IngestRate, Burst: g.cfg.IngestBurst},
+		Manage: limits.Rate{PerSecond: g.cfg.ManageRate, Burst: g.cfg.ManageBurst},
+		Log:    g.log.With("component", "limits"),
+	})
+	return lim, lim.Interceptor(map[string]limits.Class{
+		callgatev1connect.CallbackServiceSubmitCallbackProcedure: limits.Ingest,
+		callgatev1connect.ConfigServiceName:                      limits.Manage,
+		callgatev1connect.RuleServiceName:                        limits.Manage,
+		callgatev1connect.ChannelServiceName:                     limits.Manage,
+		callgatev1connect.DeliveryServiceName:                    limits.Manage,
+	})
+}
+
+// limitedMux applies the ingest bucket to the seed callbacks path of mux.
+func limitedMux(lim *limits.Limits, a limits.Authenticator, mux *http.ServeMux) http.Handler {
+	return lim.Middleware(a, func(r *http.Request) limits.Class {
+		if _, pattern := mux.Handler(r); pattern == ingest.CallbacksPath {
+			return limits.Ingest
+		}
+		return limits.None
+	}, mux)
+}
+
+// tc3Handler serves ModifyApplicationCallbackInfo in the Tencent Cloud API
+// 3.0 form, with ConfigService's semantics and the management bucket.
+func (g *Gateway) tc3Handler(lim *limits.Limits) http.Handler {
+	log := g.log.With("component", "tc3")
+	return tc3.New(tc3.Options{
+		Keys:    g.store,
+		Configs: api.NewConfigService(g.store, log),
+		Limiter: lim.Limiter(limits.Manage),
+		Log:     log,
+	})
 }
 
 // ready answers 200 when the store answers and every plugin is up.

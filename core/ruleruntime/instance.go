@@ -140,7 +140,7 @@ func (in *instance) call(ctx context.Context, fn api.Function, input []byte) (Re
 		out, err = in.exchange(cctx, fn, input)
 		cancel()
 	} else {
-		deadline := start.Add(r.lim.Time)
+		deadline := start.Add(r.lim.backstop())
 		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 			deadline = d
 		}

@@ -93,6 +93,16 @@ func fuelFor(d time.Duration, perMS int64) int64 {
 	return max(f, 1)
 }
 
+// backstop is when the wall clock stops a call. Fuel, calibrated to Time,
+// is what stops a runaway rule; the clock only catches what fuel cannot
+// see (a long bulk-memory operation). It allows twice the limit plus 50 ms,
+// because a loaded host can stall a well-behaved call past its limit
+// (garbage collection, a busy core), and failing callbacks for that would
+// punish the tenant for the gateway's load.
+func (l Limits) backstop() time.Duration {
+	return 2*l.Time + 50*time.Millisecond
+}
+
 // initTime returns the time an instance's initialization may take.
 func (l Limits) initTime() time.Duration {
 	return max(minInitTime, initTimeFactor*l.Time)

@@ -1,0 +1,189 @@
+package limits
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/callgate/callgate/core/apierr"
+	"github.com/callgate/callgate/core/auth"
+	"github.com/callgate/callgate/core/ingest"
+	"github.com/callgate/callgate/core/reqid"
+)
+
+// Class says which set of buckets a call draws from.
+type Class int
+
+// The classes of calls.
+const (
+	// None is not limited.
+	None Class = iota
+	// Ingest is a callback submitted.
+	Ingest
+	// Manage is a management call: configs, rules, channels, deliveries.
+	Manage
+)
+
+// Options are the rates of a Limits. Unset rates take the defaults.
+type Options struct {
+	Ingest Rate
+	Manage Rate
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Log gets a line for each REST request refused; nil discards them.
+	// (Refused Connect calls are the interceptors' to log.)
+	Log *slog.Logger
+}
+
+// Limits holds the ingest and management buckets of every tenant.
+type Limits struct {
+	ingest, manage *Limiter
+	log            *slog.Logger
+}
+
+// New returns the Limits for opts.
+func New(opts Options) *Limits {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Limits{
+		ingest: NewLimiter(opts.Ingest.withDefault(DefaultIngest), opts.Now),
+		manage: NewLimiter(opts.Manage.withDefault(DefaultManage), opts.Now),
+		log:    log,
+	}
+}
+
+// Limiter is the class's limiter; nil (no limit) for None.
+func (l *Limits) Limiter(c Class) *Limiter {
+	switch c {
+	case Ingest:
+		return l.ingest
+	case Manage:
+		return l.manage
+	}
+	return nil
+}
+
+// Allow takes a token from the tenant's bucket of class c.
+func (l *Limits) Allow(c Class, tenantID string) (retryAfter time.Duration, ok bool) {
+	return l.Limiter(c).Allow(tenantID)
+}
+
+// RetryAfterHeader is the standard header that says when to try again.
+const RetryAfterHeader = "Retry-After"
+
+// exceeded is the error of a call over its limit.
+func exceeded(c Class, l *Limiter, wait time.Duration) *apierr.Error {
+	what := "management"
+	if c == Ingest {
+		what = "ingest"
+	}
+	return apierr.New(apierr.LimitExceeded, "%s rate limit of %g calls a second exceeded; retry in %d s",
+		what, l.Rate().PerSecond, RetryAfterSeconds(wait))
+}
+
+// Interceptor limits the Connect calls named in classes, which maps a
+// procedure ("/callgate.v1.CallbackService/SubmitCallback") or a whole
+// service ("callgate.v1.ConfigService") to its class. It must run after
+// the authenticating interceptor, whose principal names the tenant. A call
+// over its limit fails with ResourceExhausted, the stable code
+// LimitExceeded and a Retry-After header.
+func (l *Limits) Interceptor(classes map[string]Class) connect.UnaryInterceptorFunc {
+	return func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			c := classOf(classes, req.Spec().Procedure)
+			p, ok := auth.FromContext(ctx)
+			if c == None || !ok {
+				return next(ctx, req)
+			}
+			lim := l.Limiter(c)
+			if wait, ok := lim.Allow(p.TenantID); !ok {
+				ce := apierr.ToConnect(exceeded(c, lim, wait))
+				ce.Meta().Set(RetryAfterHeader, strconv.Itoa(RetryAfterSeconds(wait)))
+				return nil, ce
+			}
+			return next(ctx, req)
+		}
+	}
+}
+
+func classOf(classes map[string]Class, procedure string) Class {
+	if c, ok := classes[procedure]; ok {
+		return c
+	}
+	service, _, _ := strings.Cut(strings.TrimPrefix(procedure, "/"), "/")
+	return classes[service]
+}
+
+// Authenticator finds the tenant a request's credentials belong to.
+type Authenticator interface {
+	Tenant(ctx context.Context, h http.Header) (auth.Principal, error)
+}
+
+// Middleware limits the REST requests classify puts in a class. It
+// authenticates them first, to know the tenant; a request that does not
+// authenticate goes on unlimited, for next to refuse in its own words. A
+// request that does goes on with its principal in the context (see
+// [Reuse]). A request over its limit is answered 429 with Retry-After and
+// the seed's envelope with the code LimitExceeded.
+func (l *Limits) Middleware(a Authenticator, classify func(*http.Request) Class, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := classify(r)
+		if c == None {
+			next.ServeHTTP(w, r)
+			return
+		}
+		lim := l.Limiter(c)
+		if lim == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx := r.Context()
+		p, err := a.Tenant(ctx, r.Header)
+		if err != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if wait, ok := lim.Allow(p.TenantID); !ok {
+			e := exceeded(c, lim, wait)
+			l.log.InfoContext(ctx, "request refused", "request_id", reqid.From(ctx), "path", r.URL.Path,
+				"tenant", p.TenantID, "code", e.Code, "retry_after", wait)
+			writeExceeded(w, r, e, wait)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(ctx, p)))
+	})
+}
+
+func writeExceeded(w http.ResponseWriter, r *http.Request, e *apierr.Error, wait time.Duration) {
+	id := reqid.From(r.Context())
+	w.Header().Set(RetryAfterHeader, strconv.Itoa(RetryAfterSeconds(wait)))
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(e.Status)
+	_ = json.NewEncoder(w).Encode(ingest.Envelope{
+		Code: e.Code, Message: e.Message, Result: map[string]any{"requestId": id}, RequestID: id,
+	})
+}
+
+// Reuse returns an Authenticator that takes the principal Middleware put
+// in the request's context, and asks a only when there is none, so a
+// limited request is not authenticated twice.
+func Reuse(a Authenticator) Authenticator { return reuse{a} }
+
+type reuse struct{ Authenticator }
+
+func (r reuse) Tenant(ctx context.Context, h http.Header) (auth.Principal, error) {
+	if p, ok := auth.FromContext(ctx); ok {
+		return p, nil
+	}
+	return r.Authenticator.Tenant(ctx, h)
+}
+
+var _ Authenticator = (*auth.Authenticator)(nil)
