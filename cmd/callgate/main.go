@@ -14,6 +14,7 @@ Usage:
   callgate receive [--addr ADDR] [--token TOKEN] [--key KEY]
   callgate bench [--addr URL] [-n N] [-c C] [--size BYTES] [--api rest|connect] [--ceiling] [-o json]
   callgate tenants|keys|configs|channels|deliveries|send ...   (operator CLI; --addr, --token, -o json)
+  callgate rules build|push|test|list ...   (a tenant's rules: build a Go rule, upload, try, list; --addr, --token, -o json)
   callgate plugin NAME      (run by the gateway itself: a built-in sender plugin)
   callgate version
 
@@ -48,6 +49,8 @@ func main() {
 		err = deliveriesCmd(args)
 	case "send":
 		err = sendCmd(args)
+	case "rules":
+		err = rulesCmd(args)
 	case "plugin":
 		err = servePlugin(args)
 	case "version", "--version", "-version":

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,6 +61,11 @@ type Set struct {
 	mu       sync.Mutex
 	compiled map[string]*lazyRule // by module SHA-256: tenants' uploads
 	active   sync.Map             // tenant\x00code -> activeRef
+	// invalidations counts Invalidate calls, under mu. A lookup remembers
+	// what it read from the store only if no Invalidate came in between:
+	// otherwise a lookup that read the old version just before a change
+	// could store it just after Invalidate, and keep it until the next one.
+	invalidations uint64
 }
 
 // lazyRule compiles a module on first use, once.
@@ -99,19 +105,29 @@ func New(ctx context.Context, s Store, log *slog.Logger, opts Options) (*Set, er
 func (s *Set) warm(ctx context.Context) {
 	defer s.warming.Done()
 	start := time.Now()
+	failed := 0
 	for code, l := range s.builtin {
 		if s.closing.Load() {
 			return
 		}
 		if _, err := s.compile(ctx, l); err != nil {
+			failed++
 			s.log.Error("built-in rule does not compile", "rule", code, "error", err)
 		}
+	}
+	if failed > 0 {
+		// Every callback naming such a rule would fail: the set is not ready,
+		// so that the gateway does not say it is either.
+		s.log.Error("the set of rules is not ready: built-in rules do not compile", "failed", failed, "count", len(s.builtin))
+		return
 	}
 	s.ready.Store(true)
 	s.log.Info("built-in rules compiled", "count", len(s.builtin), "took", time.Since(start).Round(time.Millisecond))
 }
 
-// Ready reports whether the built-in rules are compiled.
+// Ready reports whether the built-in rules are compiled. It stays false
+// when one of them does not compile (with limits too small for it, for
+// instance).
 func (s *Set) Ready() bool { return s.ready.Load() }
 
 // Close frees every compiled rule, once the background compilation has
@@ -164,7 +180,10 @@ func shaOf(b []byte) string {
 // Invalidate forgets which version of a tenant's rule is active; call it
 // after the rule changed.
 func (s *Set) Invalidate(tenantID, code string) {
+	s.mu.Lock()
+	s.invalidations++
 	s.active.Delete(tenantID + "\x00" + code)
+	s.mu.Unlock()
 }
 
 // resolved is the rule a callback runs.
@@ -181,6 +200,9 @@ func (s *Set) resolve(ctx context.Context, tenantID, code string) (resolved, err
 	if v, ok := s.active.Load(key); ok {
 		ref = v.(activeRef)
 	} else {
+		s.mu.Lock()
+		seen := s.invalidations
+		s.mu.Unlock()
 		rv, err := s.store.ActiveRuleRef(ctx, tenantID, code)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -189,7 +211,11 @@ func (s *Set) resolve(ctx context.Context, tenantID, code string) (resolved, err
 		default:
 			ref = activeRef{found: true, version: rv.Version, sha: rv.SHA256}
 		}
-		s.active.Store(key, ref)
+		s.mu.Lock()
+		if s.invalidations == seen {
+			s.active.Store(key, ref)
+		}
+		s.mu.Unlock()
 	}
 	if !ref.found {
 		l, ok := s.builtin[code]
@@ -265,7 +291,13 @@ func ruleFailure(code string, err error) error {
 	case errors.Is(err, ruleruntime.ErrBadPointer):
 		what = "answered a pointer outside its memory"
 	case errors.Is(err, ruleruntime.ErrTrap):
-		what = "trapped: " + err.Error()
+		// The first line says what the trap was; the Wasm stack trace
+		// after it is for the gateway's log, not the tenant's answer.
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		if i := strings.LastIndex(msg, "wasm error: "); i >= 0 {
+			msg = msg[i+len("wasm error: "):]
+		}
+		what = "trapped: " + msg
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return apierr.New(apierr.ServiceUnavailable, "the request ended before rule %q answered", code)
 	default:
