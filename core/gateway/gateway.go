@@ -48,6 +48,12 @@ type Gateway struct {
 // it; Close undoes Open.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Gateway, err error) {
 	cfg.applyDev()
+	if cfg.RuleMemoryMiB != 0 && (cfg.RuleMemoryMiB < 4 || cfg.RuleMemoryMiB > 4096) {
+		return nil, fmt.Errorf("rule_memory_mib must be between 4 and 4096, not %d", cfg.RuleMemoryMiB)
+	}
+	if cfg.RuleTimeLimit < 0 {
+		return nil, fmt.Errorf("rule_time_limit must not be negative")
+	}
 	g := &Gateway{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
