@@ -60,6 +60,7 @@ type Set struct {
 
 	mu       sync.Mutex
 	compiled map[string]*lazyRule // by module SHA-256: tenants' uploads
+	tick     int64                // use counter for evicting the least recently used
 	active   sync.Map             // tenant\x00code -> activeRef
 	// invalidations counts Invalidate calls, under mu. A lookup remembers
 	// what it read from the store only if no Invalidate came in between:
@@ -70,6 +71,7 @@ type Set struct {
 
 // lazyRule compiles a module on first use, once.
 type lazyRule struct {
+	used int64 // s.tick at the last use, under s.mu
 	once sync.Once
 	name string
 	sha  string
@@ -238,7 +240,11 @@ func (s *Set) resolve(ctx context.Context, tenantID, code string) (resolved, err
 			}}
 		s.compiled[ref.sha] = l
 	}
+	s.tick++
+	l.used = s.tick
+	evicted := s.evictLocked()
 	s.mu.Unlock()
+	s.closeAll(evicted)
 	r, err := s.compile(ctx, l)
 	if err != nil {
 		s.forget(ref.sha, l) // a failed load or compile is tried again next time
@@ -254,6 +260,13 @@ func (s *Set) Route(ctx context.Context, in route.Input) (route.Decision, error)
 		return route.Decision{}, err
 	}
 	raw, _, _, err := s.run(ctx, res.rule, in)
+	if errors.Is(err, ruleruntime.ErrClosed) {
+		// Evicted between the lookup and the call: look it up again.
+		if res, err = s.resolve(ctx, in.TenantID, in.Rule); err != nil {
+			return route.Decision{}, err
+		}
+		raw, _, _, err = s.run(ctx, res.rule, in)
+	}
 	if err != nil {
 		return route.Decision{}, err
 	}
@@ -376,7 +389,11 @@ func (s *Set) Check(ctx context.Context, code string, wasm []byte, sample route.
 		l = &lazyRule{name: code + ":" + sha[:12], wasm: wasm, sha: sha}
 		s.compiled[sha] = l
 	}
+	s.tick++
+	l.used = s.tick
+	evicted := s.evictLocked()
 	s.mu.Unlock()
+	s.closeAll(evicted)
 	r, err := s.compile(ctx, l)
 	if err != nil {
 		s.forget(sha, l)
@@ -393,6 +410,43 @@ func (s *Set) Check(ctx context.Context, code string, wasm []byte, sample route.
 		return false, apierr.New(RuleError, "on a sample callback the rule answered a bad decision: %v", err)
 	}
 	return r.HasClassify(), nil
+}
+
+// MaxCompiled bounds how many tenant modules stay compiled: each holds
+// compiled code and a pool of instances, so without a bound tenants could
+// grow the gateway's memory by uploading versions. The least recently used
+// is closed first; it is compiled again (from the disk cache) when used.
+const MaxCompiled = 64
+
+// evictLocked removes the least recently used entries beyond MaxCompiled
+// and returns them for closing outside the lock.
+func (s *Set) evictLocked() []*lazyRule {
+	var out []*lazyRule
+	for len(s.compiled) > MaxCompiled {
+		var oldest string
+		for sha, l := range s.compiled {
+			if oldest == "" || l.used < s.compiled[oldest].used {
+				oldest = sha
+			}
+		}
+		out = append(out, s.compiled[oldest])
+		delete(s.compiled, oldest)
+	}
+	return out
+}
+
+// closeAll closes evicted rules; calls in flight on them finish first.
+func (s *Set) closeAll(ls []*lazyRule) {
+	for _, l := range ls {
+		go func() {
+			// An entry never compiled stays so (Do with nothing to do);
+			// one being compiled is waited for, then closed.
+			l.once.Do(func() { l.err = ruleruntime.ErrClosed })
+			if l.rule != nil {
+				l.rule.Close(context.Background())
+			}
+		}()
+	}
 }
 
 // forget drops a failed entry so that the next use starts afresh.
