@@ -302,10 +302,13 @@ func (d *Dispatcher) attempt(ctx context.Context, id string) time.Time {
 		return time.Time{}
 	}
 	d.opts.Metrics.Attempt(dl.Channel, c.Attempt.Outcome, c.Attempt.Latency, d.now().Sub(dl.CreatedAt))
-	d.log.Info("delivery attempt", "delivery_id", id, "message_id", dl.MessageID, "tenant", dl.TenantID,
+	attrs := []any{"delivery_id", id, "message_id", dl.MessageID, "tenant", dl.TenantID,
 		"channel", dl.Channel, "attempt", dl.Attempts, "outcome", c.Attempt.Outcome,
-		"status_code", c.Attempt.StatusCode, "latency_ms", c.Attempt.Latency.Milliseconds(), "next", c.Status,
-		"error", c.Attempt.Error)
+		"status_code", c.Attempt.StatusCode, "latency_ms", c.Attempt.Latency.Milliseconds(), "next", c.Status}
+	if c.Attempt.Error != "" {
+		attrs = append(attrs, "error", c.Attempt.Error)
+	}
+	d.log.Info("delivery attempt", attrs...)
 	if c.FailOver != nil {
 		d.Notify([]store.Delivery{*c.FailOver})
 	}
