@@ -93,3 +93,38 @@ func (b *breakers) open(now time.Time) int {
 	}
 	return n
 }
+
+// slots cap how many sends run at once against one endpoint, so one
+// endpoint cannot take every worker or drown its receiver.
+type slots struct {
+	mu   sync.Mutex
+	n    map[string]int
+	most int
+}
+
+func newSlots(most int) *slots { return &slots{n: map[string]int{}, most: most} }
+
+// take reports whether a send to endpoint may start; done must follow.
+func (s *slots) take(endpoint string) bool {
+	if endpoint == "" || s.most <= 0 {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n[endpoint] >= s.most {
+		return false
+	}
+	s.n[endpoint]++
+	return true
+}
+
+func (s *slots) done(endpoint string) {
+	if endpoint == "" || s.most <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n[endpoint]--; s.n[endpoint] <= 0 {
+		delete(s.n, endpoint)
+	}
+}

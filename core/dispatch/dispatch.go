@@ -80,6 +80,9 @@ type Options struct {
 	// 10 min).
 	BreakerThreshold int
 	BreakerCooldown  time.Duration
+	// EndpointConcurrency caps the sends running at once to one endpoint
+	// (default half the workers; negative: no cap).
+	EndpointConcurrency int
 }
 
 // Dispatcher sends deliveries. Create it with New and run it with Run.
@@ -93,6 +96,7 @@ type Dispatcher struct {
 	now    func() time.Time
 
 	breakers *breakers
+	slots    *slots
 }
 
 // New returns a Dispatcher; call Run to start it.
@@ -115,6 +119,11 @@ func New(s Store, sender Sender, log *slog.Logger, opts Options) *Dispatcher {
 	if opts.Schedule == nil {
 		opts.Schedule = DefaultSchedule
 	}
+	if opts.EndpointConcurrency == 0 {
+		// Half the workers: one endpoint never takes them all, and a
+		// single busy endpoint still gets enough to keep up.
+		opts.EndpointConcurrency = max(1, opts.Workers/2)
+	}
 	if opts.BreakerThreshold == 0 {
 		opts.BreakerThreshold = 5
 	}
@@ -131,6 +140,7 @@ func New(s Store, sender Sender, log *slog.Logger, opts Options) *Dispatcher {
 		now:   time.Now,
 
 		breakers: newBreakers(opts.BreakerThreshold, opts.BreakerCooldown, 10*time.Minute),
+		slots:    newSlots(opts.EndpointConcurrency),
 	}
 }
 
@@ -278,7 +288,18 @@ func (d *Dispatcher) attempt(ctx context.Context, id string) time.Time {
 		}
 		return time.Time{}
 	}
+	if !d.slots.take(dl.ConfigID) {
+		// As many sends as the endpoint may take are running: wait a
+		// moment without spending an attempt.
+		next := d.now().Add(50 * time.Millisecond)
+		if err := d.store.Defer(sendCtx, id, dl.Attempts, next); err != nil {
+			d.log.Error("defer delivery", "delivery_id", id, "error", err)
+			return time.Time{}
+		}
+		return next
+	}
 	out, reached := d.send(sendCtx, dl, start)
+	d.slots.done(dl.ConfigID)
 	out = d.judge(sendCtx, dl, out)
 	c := d.complete(dl, start, out)
 	if reached && dl.ConfigID != "" {

@@ -107,3 +107,38 @@ func TestGoneDisablesEndpoint(t *testing.T) {
 	r.Notify(second)
 	e.waitStatus(t, second[0].ID, store.StatusSucceeded)
 }
+
+// TestEndpointConcurrencyCap: no more sends than the cap run at once
+// against one endpoint, and every delivery still goes out.
+func TestEndpointConcurrencyCap(t *testing.T) {
+	e := newEnv(t)
+	var running, most atomic.Int64
+	s := &sender{answer: func(call) (*pluginv1.Outcome, error) {
+		n := running.Add(1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+		running.Add(-1)
+		return delivered(), nil
+	}}
+	var ds []store.Delivery
+	for range 20 {
+		ds = append(ds, e.webhook())
+	}
+	ds = e.insert(t, ds...)
+	r := e.start(t, s, dispatch.Options{Workers: 16, EndpointConcurrency: 3})
+	r.Notify(ds)
+	for _, d := range ds {
+		got := e.waitStatus(t, d.ID, store.StatusSucceeded)
+		if got.Attempts != 1 {
+			t.Errorf("%s: %d attempts, waiting for a slot must not count", d.ID, got.Attempts)
+		}
+	}
+	if m := most.Load(); m > 3 {
+		t.Errorf("%d sends ran at once against one endpoint, cap 3", m)
+	}
+}

@@ -91,7 +91,7 @@ func TestDispatcherNotifiedWhileFull(t *testing.T) {
 		return delivered(), nil
 	}}
 	// The canary runLoaded leaves takes one of the four slots.
-	r := e.runLoaded(t, s, dispatch.Options{QueueLimit: 4, Workers: 3})
+	r := e.runLoaded(t, s, dispatch.Options{QueueLimit: 4, Workers: 3, EndpointConcurrency: -1})
 	busy := e.insert(t, e.webhook(), e.webhook(), e.webhook())
 	r.Notify(busy)
 	for range busy {
