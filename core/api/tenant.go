@@ -22,6 +22,7 @@ type TenantStore interface {
 	CreateTenant(ctx context.Context, t store.Tenant) (store.Tenant, error)
 	GetTenant(ctx context.Context, id string) (store.Tenant, error)
 	ListTenants(ctx context.Context) ([]store.Tenant, error)
+	UpdateTenant(ctx context.Context, t store.Tenant) (store.Tenant, error)
 	CreateAppKey(ctx context.Context, tenantID, key, secret string) (store.AppKey, error)
 	ListAppKeys(ctx context.Context, tenantID string) ([]store.AppKey, error)
 	RevokeAppKey(ctx context.Context, key string) error
@@ -30,13 +31,14 @@ type TenantStore interface {
 // TenantService implements callgatev1connect.TenantServiceHandler. It sits
 // behind the admin interceptor.
 type TenantService struct {
-	store TenantStore
-	log   *slog.Logger
+	store   TenantStore
+	log     *slog.Logger
+	changed LimitsChanged
 }
 
 // NewTenantService returns a TenantService.
-func NewTenantService(s TenantStore, log *slog.Logger) *TenantService {
-	return &TenantService{store: s, log: log}
+func NewTenantService(s TenantStore, log *slog.Logger, changed LimitsChanged) *TenantService {
+	return &TenantService{store: s, log: log, changed: changed}
 }
 
 // tenantID is what a tenant id may look like: it appears in URL paths.
@@ -122,7 +124,40 @@ func (s *TenantService) RevokeAppKey(ctx context.Context, req *connect.Request[c
 }
 
 func tenantProto(t store.Tenant) *callgatev1.Tenant {
-	return &callgatev1.Tenant{Id: t.ID, Name: t.Name, CreateTime: timestamppb.New(t.CreatedAt)}
+	return &callgatev1.Tenant{Id: t.ID, Name: t.Name, CreateTime: timestamppb.New(t.CreatedAt),
+		Limits: &callgatev1.TenantLimits{
+			IngestRate: t.Limits.IngestRate, IngestBurst: int32(t.Limits.IngestBurst),
+			ManageRate: t.Limits.ManageRate, ManageBurst: int32(t.Limits.ManageBurst),
+		}}
+}
+
+// LimitsChanged hears that a tenant's limits changed.
+type LimitsChanged interface {
+	Forget(tenantID string)
+}
+
+// UpdateTenant changes a tenant's name and its own rate limits.
+func (s *TenantService) UpdateTenant(ctx context.Context, req *connect.Request[callgatev1.UpdateTenantRequest]) (*connect.Response[callgatev1.UpdateTenantResponse], error) {
+	t := req.Msg.GetTenant()
+	l := t.GetLimits()
+	if l.GetIngestBurst() < 0 || l.GetManageBurst() < 0 {
+		return nil, apierr.ToConnect(apierr.New(apierr.InvalidParameterValue, "bursts must not be negative"))
+	}
+	updated, err := s.store.UpdateTenant(ctx, store.Tenant{ID: t.GetId(), Name: t.GetName(), Limits: store.TenantLimits{
+		IngestRate: l.GetIngestRate(), IngestBurst: int(l.GetIngestBurst()),
+		ManageRate: l.GetManageRate(), ManageBurst: int(l.GetManageBurst()),
+	}})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apierr.ToConnect(apierr.New(apierr.TenantNotFound, "tenant %q does not exist", t.GetId()))
+	}
+	if err != nil {
+		return nil, apierr.ToConnect(apierr.Internal(err))
+	}
+	if s.changed != nil {
+		s.changed.Forget(updated.ID)
+	}
+	s.log.InfoContext(ctx, "tenant updated", "tenant", updated.ID, "limits", updated.Limits)
+	return connect.NewResponse(&callgatev1.UpdateTenantResponse{Tenant: tenantProto(updated)}), nil
 }
 
 // randomString returns n random bytes, base64url-encoded.

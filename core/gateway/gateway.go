@@ -41,6 +41,8 @@ type Gateway struct {
 	lock       *os.File
 	metrics    *metrics.Metrics
 	rules      *ruleset.Set
+
+	tenantLimits *tenantLimits
 }
 
 // Open prepares a gateway: it locks the data folder, opens the store,
@@ -128,6 +130,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Gateway, err er
 	})
 	g.registerGauges()
 	g.auth = auth.New(g.store, cfg.AdminToken)
+	g.tenantLimits = &tenantLimits{store: g.store, m: map[string]cachedLimits{}}
 	g.handler = g.routes()
 	return g, nil
 }

@@ -51,7 +51,7 @@ func (g *Gateway) routes() http.Handler {
 	rpc.Handle(callgatev1connect.NewChannelServiceHandler(api.NewChannelService(plugins{g.host}, g.store, g.log.With("component", "channels")), tenantOpts))
 	rpc.Handle(callgatev1connect.NewRuleServiceHandler(api.NewRuleService(g.store, g.rules, g.log.With("component", "rules")),
 		connect.WithInterceptors(logged, g.auth.TenantInterceptor(), limited), connect.WithReadMaxBytes(api.MaxRuleBytes+1<<20)))
-	rpc.Handle(callgatev1connect.NewTenantServiceHandler(api.NewTenantService(g.store, g.log.With("component", "tenants")), adminOpts))
+	rpc.Handle(callgatev1connect.NewTenantServiceHandler(api.NewTenantService(g.store, g.log.With("component", "tenants"), g.tenantLimits), adminOpts))
 
 	reflector := grpcreflect.NewStaticReflector(
 		callgatev1connect.CallbackServiceName,
@@ -91,9 +91,10 @@ func (g *Gateway) routes() http.Handler {
 // must come after the authenticating interceptor.
 func (g *Gateway) rateLimits() (*limits.Limits, connect.UnaryInterceptorFunc) {
 	lim := limits.New(limits.Options{
-		Ingest: limits.Rate{PerSecond: g.cfg.IngestRate, Burst: g.cfg.IngestBurst},
-		Manage: limits.Rate{PerSecond: g.cfg.ManageRate, Burst: g.cfg.ManageBurst},
-		Log:    g.log.With("component", "limits"),
+		Ingest:    limits.Rate{PerSecond: g.cfg.IngestRate, Burst: g.cfg.IngestBurst},
+		Manage:    limits.Rate{PerSecond: g.cfg.ManageRate, Burst: g.cfg.ManageBurst},
+		Log:       g.log.With("component", "limits"),
+		Overrides: g.tenantLimits.lookup,
 	})
 	return lim, lim.Interceptor(map[string]limits.Class{
 		callgatev1connect.CallbackServiceSubmitCallbackProcedure: limits.Ingest,
@@ -121,7 +122,7 @@ func (g *Gateway) tc3Handler(lim *limits.Limits) http.Handler {
 	return tc3.New(tc3.Options{
 		Keys:    g.store,
 		Configs: api.NewConfigService(g.store, log),
-		Limiter: lim.Limiter(limits.Manage),
+		Limiter: lim.ForClass(limits.Manage),
 		Log:     log,
 	})
 }

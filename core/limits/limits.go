@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -34,6 +35,8 @@ const (
 type Options struct {
 	Ingest Rate
 	Manage Rate
+	// Overrides, when set, gives tenants limits of their own.
+	Overrides Overrides
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Log gets a line for each REST request refused; nil discards them.
@@ -41,10 +44,23 @@ type Options struct {
 	Log *slog.Logger
 }
 
+// Overrides says a tenant's own rate for a class, when it has one.
+type Overrides func(tenantID string, c Class) (Rate, bool)
+
 // Limits holds the ingest and management buckets of every tenant.
 type Limits struct {
 	ingest, manage *Limiter
 	log            *slog.Logger
+	overrides      Overrides
+	now            func() time.Time
+
+	mu  sync.Mutex
+	own map[ownKey]*Limiter // tenants with limits of their own
+}
+
+type ownKey struct {
+	class  Class
+	tenant string
 }
 
 // New returns the Limits for opts.
@@ -54,10 +70,30 @@ func New(opts Options) *Limits {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Limits{
-		ingest: NewLimiter(opts.Ingest.withDefault(DefaultIngest), opts.Now),
-		manage: NewLimiter(opts.Manage.withDefault(DefaultManage), opts.Now),
-		log:    log,
+		ingest:    NewLimiter(opts.Ingest.withDefault(DefaultIngest), opts.Now),
+		manage:    NewLimiter(opts.Manage.withDefault(DefaultManage), opts.Now),
+		log:       log,
+		overrides: opts.Overrides,
+		now:       opts.Now,
+		own:       map[ownKey]*Limiter{},
 	}
+}
+
+// ForClass is the class's limits as one limiter keyed by tenant, tenants'
+// own limits included.
+func (l *Limits) ForClass(c Class) interface {
+	Allow(tenantID string) (time.Duration, bool)
+} {
+	return classLimiter{l, c}
+}
+
+type classLimiter struct {
+	l *Limits
+	c Class
+}
+
+func (cl classLimiter) Allow(tenantID string) (time.Duration, bool) {
+	return cl.l.Allow(cl.c, tenantID)
 }
 
 // Limiter is the class's limiter; nil (no limit) for None.
@@ -71,9 +107,30 @@ func (l *Limits) Limiter(c Class) *Limiter {
 	return nil
 }
 
-// Allow takes a token from the tenant's bucket of class c.
+// Allow takes a token from the tenant's bucket of class c: its own limit
+// when it has one, else the gateway's.
 func (l *Limits) Allow(c Class, tenantID string) (retryAfter time.Duration, ok bool) {
-	return l.Limiter(c).Allow(tenantID)
+	return l.limiterFor(c, tenantID).Allow(tenantID)
+}
+
+func (l *Limits) limiterFor(c Class, tenantID string) *Limiter {
+	if l.overrides == nil || c == None {
+		return l.Limiter(c)
+	}
+	r, ok := l.overrides(tenantID, c)
+	if !ok {
+		return l.Limiter(c)
+	}
+	key := ownKey{c, tenantID}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lim, found := l.own[key]
+	if !found || lim.Rate() != r {
+		// A negative rate is "no limit": NewLimiter answers nil for it.
+		lim = NewLimiter(r, l.now)
+		l.own[key] = lim
+	}
+	return lim
 }
 
 // RetryAfterHeader is the standard header that says when to try again.
@@ -103,7 +160,7 @@ func (l *Limits) Interceptor(classes map[string]Class) connect.UnaryInterceptorF
 			if c == None || !ok {
 				return next(ctx, req)
 			}
-			lim := l.Limiter(c)
+			lim := l.limiterFor(c, p.TenantID)
 			if wait, ok := lim.Allow(p.TenantID); !ok {
 				ce := apierr.ToConnect(exceeded(c, lim, wait))
 				ce.Meta().Set(RetryAfterHeader, strconv.Itoa(RetryAfterSeconds(wait)))
@@ -140,8 +197,7 @@ func (l *Limits) Middleware(a Authenticator, classify func(*http.Request) Class,
 			next.ServeHTTP(w, r)
 			return
 		}
-		lim := l.Limiter(c)
-		if lim == nil {
+		if l.Limiter(c) == nil && l.overrides == nil {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -151,6 +207,7 @@ func (l *Limits) Middleware(a Authenticator, classify func(*http.Request) Class,
 			next.ServeHTTP(w, r)
 			return
 		}
+		lim := l.limiterFor(c, p.TenantID)
 		if wait, ok := lim.Allow(p.TenantID); !ok {
 			e := exceeded(c, lim, wait)
 			l.log.InfoContext(ctx, "request refused", "request_id", reqid.From(ctx), "path", r.URL.Path,

@@ -129,6 +129,9 @@ var migrations = []string{
 	ALTER TABLE callback_configs ADD COLUMN disabled_at INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE callback_configs ADD COLUMN disabled_reason TEXT NOT NULL DEFAULT '';
 	CREATE INDEX messages_created ON messages(created_at);`,
+
+	// 6: per-tenant settings (limits), as JSON.
+	`ALTER TABLE tenants ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';`,
 }
 
 // migrate brings the schema up to date in one transaction.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -18,6 +19,16 @@ type Tenant struct {
 	ID        string
 	Name      string
 	CreatedAt time.Time
+	Limits    TenantLimits
+}
+
+// TenantLimits override the gateway's rate limits for one tenant: 0 takes
+// the gateway's, a negative rate means no limit.
+type TenantLimits struct {
+	IngestRate  float64 `json:"ingestRate,omitempty"`
+	IngestBurst int     `json:"ingestBurst,omitempty"`
+	ManageRate  float64 `json:"manageRate,omitempty"`
+	ManageBurst int     `json:"manageBurst,omitempty"`
 }
 
 // AppKey is a tenant's credential. Only a hash of its secret is stored.
@@ -60,8 +71,9 @@ func (s *Store) CreateTenant(ctx context.Context, t Tenant) (Tenant, error) {
 func (s *Store) GetTenant(ctx context.Context, id string) (Tenant, error) {
 	var t Tenant
 	var created int64
+	var settings string
 	err := s.queryRow(ctx,
-		`SELECT id, name, created_at FROM tenants WHERE id = ?`, id).Scan(&t.ID, &t.Name, &created)
+		`SELECT id, name, created_at, settings FROM tenants WHERE id = ?`, id).Scan(&t.ID, &t.Name, &created, &settings)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Tenant{}, fmt.Errorf("tenant %q: %w", id, ErrNotFound)
 	}
@@ -69,12 +81,15 @@ func (s *Store) GetTenant(ctx context.Context, id string) (Tenant, error) {
 		return Tenant{}, fmt.Errorf("get tenant %q: %w", id, err)
 	}
 	t.CreatedAt = fromMillis(created)
+	if err := json.Unmarshal([]byte(settings), &t.Limits); err != nil {
+		return Tenant{}, fmt.Errorf("decode settings of tenant %q: %w", id, err)
+	}
 	return t, nil
 }
 
 // ListTenants returns every tenant, by id.
 func (s *Store) ListTenants(ctx context.Context) ([]Tenant, error) {
-	rows, err := s.query(ctx, `SELECT id, name, created_at FROM tenants ORDER BY id`)
+	rows, err := s.query(ctx, `SELECT id, name, created_at, settings FROM tenants ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list tenants: %w", err)
 	}
@@ -83,13 +98,41 @@ func (s *Store) ListTenants(ctx context.Context) ([]Tenant, error) {
 	for rows.Next() {
 		var t Tenant
 		var created int64
-		if err := rows.Scan(&t.ID, &t.Name, &created); err != nil {
+		var settings string
+		if err := rows.Scan(&t.ID, &t.Name, &created, &settings); err != nil {
 			return nil, fmt.Errorf("list tenants: %w", err)
 		}
 		t.CreatedAt = fromMillis(created)
+		if err := json.Unmarshal([]byte(settings), &t.Limits); err != nil {
+			return nil, fmt.Errorf("decode settings of tenant %q: %w", t.ID, err)
+		}
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+// UpdateTenant changes a tenant's name (kept when empty) and limits;
+// ErrNotFound when it does not exist.
+func (s *Store) UpdateTenant(ctx context.Context, t Tenant) (Tenant, error) {
+	settings, err := json.Marshal(t.Limits)
+	if err != nil {
+		return Tenant{}, fmt.Errorf("encode tenant settings: %w", err)
+	}
+	err = s.write(ctx, func(ctx context.Context, tx *txn) error {
+		res, err := tx.ExecContext(ctx, `UPDATE tenants SET name = CASE WHEN ? = '' THEN name ELSE ? END, settings = ?
+			WHERE id = ?`, t.Name, t.Name, string(settings), t.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("tenant %q: %w", t.ID, ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return Tenant{}, fmt.Errorf("update tenant: %w", err)
+	}
+	return s.GetTenant(ctx, t.ID)
 }
 
 // CreateAppKey adds an app key for a tenant with the given secret.

@@ -23,10 +23,12 @@ const (
 )
 
 type Tenant struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name       string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The tenant's own limits; unset fields take the gateway's.
+	Limits        *TenantLimits `protobuf:"bytes,4,opt,name=limits,proto3" json:"limits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -82,6 +84,172 @@ func (x *Tenant) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Tenant) GetLimits() *TenantLimits {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
+}
+
+// TenantLimits override the gateway's rate limits for one tenant. A rate
+// of 0 takes the gateway's; a negative rate means no limit.
+type TenantLimits struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	IngestRate    float64                `protobuf:"fixed64,1,opt,name=ingest_rate,json=ingestRate,proto3" json:"ingest_rate,omitempty"`
+	IngestBurst   int32                  `protobuf:"varint,2,opt,name=ingest_burst,json=ingestBurst,proto3" json:"ingest_burst,omitempty"`
+	ManageRate    float64                `protobuf:"fixed64,3,opt,name=manage_rate,json=manageRate,proto3" json:"manage_rate,omitempty"`
+	ManageBurst   int32                  `protobuf:"varint,4,opt,name=manage_burst,json=manageBurst,proto3" json:"manage_burst,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TenantLimits) Reset() {
+	*x = TenantLimits{}
+	mi := &file_callgate_v1_tenant_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TenantLimits) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TenantLimits) ProtoMessage() {}
+
+func (x *TenantLimits) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_v1_tenant_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TenantLimits.ProtoReflect.Descriptor instead.
+func (*TenantLimits) Descriptor() ([]byte, []int) {
+	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *TenantLimits) GetIngestRate() float64 {
+	if x != nil {
+		return x.IngestRate
+	}
+	return 0
+}
+
+func (x *TenantLimits) GetIngestBurst() int32 {
+	if x != nil {
+		return x.IngestBurst
+	}
+	return 0
+}
+
+func (x *TenantLimits) GetManageRate() float64 {
+	if x != nil {
+		return x.ManageRate
+	}
+	return 0
+}
+
+func (x *TenantLimits) GetManageBurst() int32 {
+	if x != nil {
+		return x.ManageBurst
+	}
+	return 0
+}
+
+type UpdateTenantRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant's id, its new name (kept when empty) and limits.
+	Tenant        *Tenant `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTenantRequest) Reset() {
+	*x = UpdateTenantRequest{}
+	mi := &file_callgate_v1_tenant_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTenantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTenantRequest) ProtoMessage() {}
+
+func (x *UpdateTenantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_v1_tenant_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTenantRequest.ProtoReflect.Descriptor instead.
+func (*UpdateTenantRequest) Descriptor() ([]byte, []int) {
+	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *UpdateTenantRequest) GetTenant() *Tenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
+type UpdateTenantResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenant        *Tenant                `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTenantResponse) Reset() {
+	*x = UpdateTenantResponse{}
+	mi := &file_callgate_v1_tenant_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTenantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTenantResponse) ProtoMessage() {}
+
+func (x *UpdateTenantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_v1_tenant_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTenantResponse.ProtoReflect.Descriptor instead.
+func (*UpdateTenantResponse) Descriptor() ([]byte, []int) {
+	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *UpdateTenantResponse) GetTenant() *Tenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
 type AppKey struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	AppKey        string                 `protobuf:"bytes,1,opt,name=app_key,json=appKey,proto3" json:"app_key,omitempty"`
@@ -94,7 +262,7 @@ type AppKey struct {
 
 func (x *AppKey) Reset() {
 	*x = AppKey{}
-	mi := &file_callgate_v1_tenant_proto_msgTypes[1]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -106,7 +274,7 @@ func (x *AppKey) String() string {
 func (*AppKey) ProtoMessage() {}
 
 func (x *AppKey) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_tenant_proto_msgTypes[1]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -119,7 +287,7 @@ func (x *AppKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppKey.ProtoReflect.Descriptor instead.
 func (*AppKey) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{1}
+	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AppKey) GetAppKey() string {
@@ -159,7 +327,7 @@ type CreateTenantRequest struct {
 
 func (x *CreateTenantRequest) Reset() {
 	*x = CreateTenantRequest{}
-	mi := &file_callgate_v1_tenant_proto_msgTypes[2]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -171,7 +339,7 @@ func (x *CreateTenantRequest) String() string {
 func (*CreateTenantRequest) ProtoMessage() {}
 
 func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_tenant_proto_msgTypes[2]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -184,7 +352,7 @@ func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantRequest.ProtoReflect.Descriptor instead.
 func (*CreateTenantRequest) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{2}
+	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateTenantRequest) GetTenant() *Tenant {
@@ -203,7 +371,7 @@ type CreateTenantResponse struct {
 
 func (x *CreateTenantResponse) Reset() {
 	*x = CreateTenantResponse{}
-	mi := &file_callgate_v1_tenant_proto_msgTypes[3]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -215,7 +383,7 @@ func (x *CreateTenantResponse) String() string {
 func (*CreateTenantResponse) ProtoMessage() {}
 
 func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_tenant_proto_msgTypes[3]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -228,7 +396,7 @@ func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantResponse.ProtoReflect.Descriptor instead.
 func (*CreateTenantResponse) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{3}
+	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateTenantResponse) GetTenant() *Tenant {
@@ -246,7 +414,7 @@ type ListTenantsRequest struct {
 
 func (x *ListTenantsRequest) Reset() {
 	*x = ListTenantsRequest{}
-	mi := &file_callgate_v1_tenant_proto_msgTypes[4]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -258,7 +426,7 @@ func (x *ListTenantsRequest) String() string {
 func (*ListTenantsRequest) ProtoMessage() {}
 
 func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_tenant_proto_msgTypes[4]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -271,7 +439,7 @@ func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTenantsRequest.ProtoReflect.Descriptor instead.
 func (*ListTenantsRequest) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{4}
+	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{7}
 }
 
 type ListTenantsResponse struct {
@@ -283,7 +451,7 @@ type ListTenantsResponse struct {
 
 func (x *ListTenantsResponse) Reset() {
 	*x = ListTenantsResponse{}
-	mi := &file_callgate_v1_tenant_proto_msgTypes[5]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -295,7 +463,7 @@ func (x *ListTenantsResponse) String() string {
 func (*ListTenantsResponse) ProtoMessage() {}
 
 func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_tenant_proto_msgTypes[5]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -308,7 +476,7 @@ func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTenantsResponse.ProtoReflect.Descriptor instead.
 func (*ListTenantsResponse) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{5}
+	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListTenantsResponse) GetTenants() []*Tenant {
@@ -327,7 +495,7 @@ type CreateAppKeyRequest struct {
 
 func (x *CreateAppKeyRequest) Reset() {
 	*x = CreateAppKeyRequest{}
-	mi := &file_callgate_v1_tenant_proto_msgTypes[6]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -339,7 +507,7 @@ func (x *CreateAppKeyRequest) String() string {
 func (*CreateAppKeyRequest) ProtoMessage() {}
 
 func (x *CreateAppKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_tenant_proto_msgTypes[6]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -352,7 +520,7 @@ func (x *CreateAppKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAppKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateAppKeyRequest) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{6}
+	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateAppKeyRequest) GetTenantId() string {
@@ -373,7 +541,7 @@ type CreateAppKeyResponse struct {
 
 func (x *CreateAppKeyResponse) Reset() {
 	*x = CreateAppKeyResponse{}
-	mi := &file_callgate_v1_tenant_proto_msgTypes[7]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -385,7 +553,7 @@ func (x *CreateAppKeyResponse) String() string {
 func (*CreateAppKeyResponse) ProtoMessage() {}
 
 func (x *CreateAppKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_tenant_proto_msgTypes[7]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -398,7 +566,7 @@ func (x *CreateAppKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAppKeyResponse.ProtoReflect.Descriptor instead.
 func (*CreateAppKeyResponse) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{7}
+	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateAppKeyResponse) GetAppKey() string {
@@ -424,7 +592,7 @@ type ListAppKeysRequest struct {
 
 func (x *ListAppKeysRequest) Reset() {
 	*x = ListAppKeysRequest{}
-	mi := &file_callgate_v1_tenant_proto_msgTypes[8]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -436,7 +604,7 @@ func (x *ListAppKeysRequest) String() string {
 func (*ListAppKeysRequest) ProtoMessage() {}
 
 func (x *ListAppKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_tenant_proto_msgTypes[8]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -449,7 +617,7 @@ func (x *ListAppKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAppKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListAppKeysRequest) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{8}
+	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListAppKeysRequest) GetTenantId() string {
@@ -468,7 +636,7 @@ type ListAppKeysResponse struct {
 
 func (x *ListAppKeysResponse) Reset() {
 	*x = ListAppKeysResponse{}
-	mi := &file_callgate_v1_tenant_proto_msgTypes[9]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -480,7 +648,7 @@ func (x *ListAppKeysResponse) String() string {
 func (*ListAppKeysResponse) ProtoMessage() {}
 
 func (x *ListAppKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_tenant_proto_msgTypes[9]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -493,7 +661,7 @@ func (x *ListAppKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAppKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListAppKeysResponse) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{9}
+	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListAppKeysResponse) GetAppKeys() []*AppKey {
@@ -512,7 +680,7 @@ type RevokeAppKeyRequest struct {
 
 func (x *RevokeAppKeyRequest) Reset() {
 	*x = RevokeAppKeyRequest{}
-	mi := &file_callgate_v1_tenant_proto_msgTypes[10]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -524,7 +692,7 @@ func (x *RevokeAppKeyRequest) String() string {
 func (*RevokeAppKeyRequest) ProtoMessage() {}
 
 func (x *RevokeAppKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_tenant_proto_msgTypes[10]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -537,7 +705,7 @@ func (x *RevokeAppKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAppKeyRequest.ProtoReflect.Descriptor instead.
 func (*RevokeAppKeyRequest) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{10}
+	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RevokeAppKeyRequest) GetAppKey() string {
@@ -555,7 +723,7 @@ type RevokeAppKeyResponse struct {
 
 func (x *RevokeAppKeyResponse) Reset() {
 	*x = RevokeAppKeyResponse{}
-	mi := &file_callgate_v1_tenant_proto_msgTypes[11]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -567,7 +735,7 @@ func (x *RevokeAppKeyResponse) String() string {
 func (*RevokeAppKeyResponse) ProtoMessage() {}
 
 func (x *RevokeAppKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_tenant_proto_msgTypes[11]
+	mi := &file_callgate_v1_tenant_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -580,19 +748,31 @@ func (x *RevokeAppKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAppKeyResponse.ProtoReflect.Descriptor instead.
 func (*RevokeAppKeyResponse) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{11}
+	return file_callgate_v1_tenant_proto_rawDescGZIP(), []int{14}
 }
 
 var File_callgate_v1_tenant_proto protoreflect.FileDescriptor
 
 const file_callgate_v1_tenant_proto_rawDesc = "" +
 	"\n" +
-	"\x18callgate/v1/tenant.proto\x12\vcallgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"i\n" +
+	"\x18callgate/v1/tenant.proto\x12\vcallgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x01\n" +
 	"\x06Tenant\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12;\n" +
 	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\x95\x01\n" +
+	"createTime\x121\n" +
+	"\x06limits\x18\x04 \x01(\v2\x19.callgate.v1.TenantLimitsR\x06limits\"\x96\x01\n" +
+	"\fTenantLimits\x12\x1f\n" +
+	"\vingest_rate\x18\x01 \x01(\x01R\n" +
+	"ingestRate\x12!\n" +
+	"\fingest_burst\x18\x02 \x01(\x05R\vingestBurst\x12\x1f\n" +
+	"\vmanage_rate\x18\x03 \x01(\x01R\n" +
+	"manageRate\x12!\n" +
+	"\fmanage_burst\x18\x04 \x01(\x05R\vmanageBurst\"B\n" +
+	"\x13UpdateTenantRequest\x12+\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x13.callgate.v1.TenantR\x06tenant\"C\n" +
+	"\x14UpdateTenantResponse\x12+\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x13.callgate.v1.TenantR\x06tenant\"\x95\x01\n" +
 	"\x06AppKey\x12\x17\n" +
 	"\aapp_key\x18\x01 \x01(\tR\x06appKey\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12;\n" +
@@ -617,10 +797,11 @@ const file_callgate_v1_tenant_proto_rawDesc = "" +
 	"\bapp_keys\x18\x01 \x03(\v2\x13.callgate.v1.AppKeyR\aappKeys\".\n" +
 	"\x13RevokeAppKeyRequest\x12\x17\n" +
 	"\aapp_key\x18\x01 \x01(\tR\x06appKey\"\x16\n" +
-	"\x14RevokeAppKeyResponse2\xb2\x03\n" +
+	"\x14RevokeAppKeyResponse2\x87\x04\n" +
 	"\rTenantService\x12S\n" +
 	"\fCreateTenant\x12 .callgate.v1.CreateTenantRequest\x1a!.callgate.v1.CreateTenantResponse\x12P\n" +
 	"\vListTenants\x12\x1f.callgate.v1.ListTenantsRequest\x1a .callgate.v1.ListTenantsResponse\x12S\n" +
+	"\fUpdateTenant\x12 .callgate.v1.UpdateTenantRequest\x1a!.callgate.v1.UpdateTenantResponse\x12S\n" +
 	"\fCreateAppKey\x12 .callgate.v1.CreateAppKeyRequest\x1a!.callgate.v1.CreateAppKeyResponse\x12P\n" +
 	"\vListAppKeys\x12\x1f.callgate.v1.ListAppKeysRequest\x1a .callgate.v1.ListAppKeysResponse\x12S\n" +
 	"\fRevokeAppKey\x12 .callgate.v1.RevokeAppKeyRequest\x1a!.callgate.v1.RevokeAppKeyResponseB;Z9github.com/callgate/callgate/proto/callgate/v1;callgatev1b\x06proto3"
@@ -637,44 +818,52 @@ func file_callgate_v1_tenant_proto_rawDescGZIP() []byte {
 	return file_callgate_v1_tenant_proto_rawDescData
 }
 
-var file_callgate_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_callgate_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_callgate_v1_tenant_proto_goTypes = []any{
 	(*Tenant)(nil),                // 0: callgate.v1.Tenant
-	(*AppKey)(nil),                // 1: callgate.v1.AppKey
-	(*CreateTenantRequest)(nil),   // 2: callgate.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),  // 3: callgate.v1.CreateTenantResponse
-	(*ListTenantsRequest)(nil),    // 4: callgate.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),   // 5: callgate.v1.ListTenantsResponse
-	(*CreateAppKeyRequest)(nil),   // 6: callgate.v1.CreateAppKeyRequest
-	(*CreateAppKeyResponse)(nil),  // 7: callgate.v1.CreateAppKeyResponse
-	(*ListAppKeysRequest)(nil),    // 8: callgate.v1.ListAppKeysRequest
-	(*ListAppKeysResponse)(nil),   // 9: callgate.v1.ListAppKeysResponse
-	(*RevokeAppKeyRequest)(nil),   // 10: callgate.v1.RevokeAppKeyRequest
-	(*RevokeAppKeyResponse)(nil),  // 11: callgate.v1.RevokeAppKeyResponse
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(*TenantLimits)(nil),          // 1: callgate.v1.TenantLimits
+	(*UpdateTenantRequest)(nil),   // 2: callgate.v1.UpdateTenantRequest
+	(*UpdateTenantResponse)(nil),  // 3: callgate.v1.UpdateTenantResponse
+	(*AppKey)(nil),                // 4: callgate.v1.AppKey
+	(*CreateTenantRequest)(nil),   // 5: callgate.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),  // 6: callgate.v1.CreateTenantResponse
+	(*ListTenantsRequest)(nil),    // 7: callgate.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),   // 8: callgate.v1.ListTenantsResponse
+	(*CreateAppKeyRequest)(nil),   // 9: callgate.v1.CreateAppKeyRequest
+	(*CreateAppKeyResponse)(nil),  // 10: callgate.v1.CreateAppKeyResponse
+	(*ListAppKeysRequest)(nil),    // 11: callgate.v1.ListAppKeysRequest
+	(*ListAppKeysResponse)(nil),   // 12: callgate.v1.ListAppKeysResponse
+	(*RevokeAppKeyRequest)(nil),   // 13: callgate.v1.RevokeAppKeyRequest
+	(*RevokeAppKeyResponse)(nil),  // 14: callgate.v1.RevokeAppKeyResponse
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
 }
 var file_callgate_v1_tenant_proto_depIdxs = []int32{
-	12, // 0: callgate.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
-	12, // 1: callgate.v1.AppKey.create_time:type_name -> google.protobuf.Timestamp
-	0,  // 2: callgate.v1.CreateTenantRequest.tenant:type_name -> callgate.v1.Tenant
-	0,  // 3: callgate.v1.CreateTenantResponse.tenant:type_name -> callgate.v1.Tenant
-	0,  // 4: callgate.v1.ListTenantsResponse.tenants:type_name -> callgate.v1.Tenant
-	1,  // 5: callgate.v1.ListAppKeysResponse.app_keys:type_name -> callgate.v1.AppKey
-	2,  // 6: callgate.v1.TenantService.CreateTenant:input_type -> callgate.v1.CreateTenantRequest
-	4,  // 7: callgate.v1.TenantService.ListTenants:input_type -> callgate.v1.ListTenantsRequest
-	6,  // 8: callgate.v1.TenantService.CreateAppKey:input_type -> callgate.v1.CreateAppKeyRequest
-	8,  // 9: callgate.v1.TenantService.ListAppKeys:input_type -> callgate.v1.ListAppKeysRequest
-	10, // 10: callgate.v1.TenantService.RevokeAppKey:input_type -> callgate.v1.RevokeAppKeyRequest
-	3,  // 11: callgate.v1.TenantService.CreateTenant:output_type -> callgate.v1.CreateTenantResponse
-	5,  // 12: callgate.v1.TenantService.ListTenants:output_type -> callgate.v1.ListTenantsResponse
-	7,  // 13: callgate.v1.TenantService.CreateAppKey:output_type -> callgate.v1.CreateAppKeyResponse
-	9,  // 14: callgate.v1.TenantService.ListAppKeys:output_type -> callgate.v1.ListAppKeysResponse
-	11, // 15: callgate.v1.TenantService.RevokeAppKey:output_type -> callgate.v1.RevokeAppKeyResponse
-	11, // [11:16] is the sub-list for method output_type
-	6,  // [6:11] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	15, // 0: callgate.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	1,  // 1: callgate.v1.Tenant.limits:type_name -> callgate.v1.TenantLimits
+	0,  // 2: callgate.v1.UpdateTenantRequest.tenant:type_name -> callgate.v1.Tenant
+	0,  // 3: callgate.v1.UpdateTenantResponse.tenant:type_name -> callgate.v1.Tenant
+	15, // 4: callgate.v1.AppKey.create_time:type_name -> google.protobuf.Timestamp
+	0,  // 5: callgate.v1.CreateTenantRequest.tenant:type_name -> callgate.v1.Tenant
+	0,  // 6: callgate.v1.CreateTenantResponse.tenant:type_name -> callgate.v1.Tenant
+	0,  // 7: callgate.v1.ListTenantsResponse.tenants:type_name -> callgate.v1.Tenant
+	4,  // 8: callgate.v1.ListAppKeysResponse.app_keys:type_name -> callgate.v1.AppKey
+	5,  // 9: callgate.v1.TenantService.CreateTenant:input_type -> callgate.v1.CreateTenantRequest
+	7,  // 10: callgate.v1.TenantService.ListTenants:input_type -> callgate.v1.ListTenantsRequest
+	2,  // 11: callgate.v1.TenantService.UpdateTenant:input_type -> callgate.v1.UpdateTenantRequest
+	9,  // 12: callgate.v1.TenantService.CreateAppKey:input_type -> callgate.v1.CreateAppKeyRequest
+	11, // 13: callgate.v1.TenantService.ListAppKeys:input_type -> callgate.v1.ListAppKeysRequest
+	13, // 14: callgate.v1.TenantService.RevokeAppKey:input_type -> callgate.v1.RevokeAppKeyRequest
+	6,  // 15: callgate.v1.TenantService.CreateTenant:output_type -> callgate.v1.CreateTenantResponse
+	8,  // 16: callgate.v1.TenantService.ListTenants:output_type -> callgate.v1.ListTenantsResponse
+	3,  // 17: callgate.v1.TenantService.UpdateTenant:output_type -> callgate.v1.UpdateTenantResponse
+	10, // 18: callgate.v1.TenantService.CreateAppKey:output_type -> callgate.v1.CreateAppKeyResponse
+	12, // 19: callgate.v1.TenantService.ListAppKeys:output_type -> callgate.v1.ListAppKeysResponse
+	14, // 20: callgate.v1.TenantService.RevokeAppKey:output_type -> callgate.v1.RevokeAppKeyResponse
+	15, // [15:21] is the sub-list for method output_type
+	9,  // [9:15] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_callgate_v1_tenant_proto_init() }
@@ -688,7 +877,7 @@ func file_callgate_v1_tenant_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_callgate_v1_tenant_proto_rawDesc), len(file_callgate_v1_tenant_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

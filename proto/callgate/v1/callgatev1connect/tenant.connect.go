@@ -39,6 +39,9 @@ const (
 	// TenantServiceListTenantsProcedure is the fully-qualified name of the TenantService's ListTenants
 	// RPC.
 	TenantServiceListTenantsProcedure = "/callgate.v1.TenantService/ListTenants"
+	// TenantServiceUpdateTenantProcedure is the fully-qualified name of the TenantService's
+	// UpdateTenant RPC.
+	TenantServiceUpdateTenantProcedure = "/callgate.v1.TenantService/UpdateTenant"
 	// TenantServiceCreateAppKeyProcedure is the fully-qualified name of the TenantService's
 	// CreateAppKey RPC.
 	TenantServiceCreateAppKeyProcedure = "/callgate.v1.TenantService/CreateAppKey"
@@ -54,6 +57,7 @@ const (
 type TenantServiceClient interface {
 	CreateTenant(context.Context, *connect.Request[v1.CreateTenantRequest]) (*connect.Response[v1.CreateTenantResponse], error)
 	ListTenants(context.Context, *connect.Request[v1.ListTenantsRequest]) (*connect.Response[v1.ListTenantsResponse], error)
+	UpdateTenant(context.Context, *connect.Request[v1.UpdateTenantRequest]) (*connect.Response[v1.UpdateTenantResponse], error)
 	CreateAppKey(context.Context, *connect.Request[v1.CreateAppKeyRequest]) (*connect.Response[v1.CreateAppKeyResponse], error)
 	ListAppKeys(context.Context, *connect.Request[v1.ListAppKeysRequest]) (*connect.Response[v1.ListAppKeysResponse], error)
 	RevokeAppKey(context.Context, *connect.Request[v1.RevokeAppKeyRequest]) (*connect.Response[v1.RevokeAppKeyResponse], error)
@@ -82,6 +86,12 @@ func NewTenantServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(tenantServiceMethods.ByName("ListTenants")),
 			connect.WithClientOptions(opts...),
 		),
+		updateTenant: connect.NewClient[v1.UpdateTenantRequest, v1.UpdateTenantResponse](
+			httpClient,
+			baseURL+TenantServiceUpdateTenantProcedure,
+			connect.WithSchema(tenantServiceMethods.ByName("UpdateTenant")),
+			connect.WithClientOptions(opts...),
+		),
 		createAppKey: connect.NewClient[v1.CreateAppKeyRequest, v1.CreateAppKeyResponse](
 			httpClient,
 			baseURL+TenantServiceCreateAppKeyProcedure,
@@ -107,6 +117,7 @@ func NewTenantServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 type tenantServiceClient struct {
 	createTenant *connect.Client[v1.CreateTenantRequest, v1.CreateTenantResponse]
 	listTenants  *connect.Client[v1.ListTenantsRequest, v1.ListTenantsResponse]
+	updateTenant *connect.Client[v1.UpdateTenantRequest, v1.UpdateTenantResponse]
 	createAppKey *connect.Client[v1.CreateAppKeyRequest, v1.CreateAppKeyResponse]
 	listAppKeys  *connect.Client[v1.ListAppKeysRequest, v1.ListAppKeysResponse]
 	revokeAppKey *connect.Client[v1.RevokeAppKeyRequest, v1.RevokeAppKeyResponse]
@@ -120,6 +131,11 @@ func (c *tenantServiceClient) CreateTenant(ctx context.Context, req *connect.Req
 // ListTenants calls callgate.v1.TenantService.ListTenants.
 func (c *tenantServiceClient) ListTenants(ctx context.Context, req *connect.Request[v1.ListTenantsRequest]) (*connect.Response[v1.ListTenantsResponse], error) {
 	return c.listTenants.CallUnary(ctx, req)
+}
+
+// UpdateTenant calls callgate.v1.TenantService.UpdateTenant.
+func (c *tenantServiceClient) UpdateTenant(ctx context.Context, req *connect.Request[v1.UpdateTenantRequest]) (*connect.Response[v1.UpdateTenantResponse], error) {
+	return c.updateTenant.CallUnary(ctx, req)
 }
 
 // CreateAppKey calls callgate.v1.TenantService.CreateAppKey.
@@ -141,6 +157,7 @@ func (c *tenantServiceClient) RevokeAppKey(ctx context.Context, req *connect.Req
 type TenantServiceHandler interface {
 	CreateTenant(context.Context, *connect.Request[v1.CreateTenantRequest]) (*connect.Response[v1.CreateTenantResponse], error)
 	ListTenants(context.Context, *connect.Request[v1.ListTenantsRequest]) (*connect.Response[v1.ListTenantsResponse], error)
+	UpdateTenant(context.Context, *connect.Request[v1.UpdateTenantRequest]) (*connect.Response[v1.UpdateTenantResponse], error)
 	CreateAppKey(context.Context, *connect.Request[v1.CreateAppKeyRequest]) (*connect.Response[v1.CreateAppKeyResponse], error)
 	ListAppKeys(context.Context, *connect.Request[v1.ListAppKeysRequest]) (*connect.Response[v1.ListAppKeysResponse], error)
 	RevokeAppKey(context.Context, *connect.Request[v1.RevokeAppKeyRequest]) (*connect.Response[v1.RevokeAppKeyResponse], error)
@@ -163,6 +180,12 @@ func NewTenantServiceHandler(svc TenantServiceHandler, opts ...connect.HandlerOp
 		TenantServiceListTenantsProcedure,
 		svc.ListTenants,
 		connect.WithSchema(tenantServiceMethods.ByName("ListTenants")),
+		connect.WithHandlerOptions(opts...),
+	)
+	tenantServiceUpdateTenantHandler := connect.NewUnaryHandler(
+		TenantServiceUpdateTenantProcedure,
+		svc.UpdateTenant,
+		connect.WithSchema(tenantServiceMethods.ByName("UpdateTenant")),
 		connect.WithHandlerOptions(opts...),
 	)
 	tenantServiceCreateAppKeyHandler := connect.NewUnaryHandler(
@@ -189,6 +212,8 @@ func NewTenantServiceHandler(svc TenantServiceHandler, opts ...connect.HandlerOp
 			tenantServiceCreateTenantHandler.ServeHTTP(w, r)
 		case TenantServiceListTenantsProcedure:
 			tenantServiceListTenantsHandler.ServeHTTP(w, r)
+		case TenantServiceUpdateTenantProcedure:
+			tenantServiceUpdateTenantHandler.ServeHTTP(w, r)
 		case TenantServiceCreateAppKeyProcedure:
 			tenantServiceCreateAppKeyHandler.ServeHTTP(w, r)
 		case TenantServiceListAppKeysProcedure:
@@ -210,6 +235,10 @@ func (UnimplementedTenantServiceHandler) CreateTenant(context.Context, *connect.
 
 func (UnimplementedTenantServiceHandler) ListTenants(context.Context, *connect.Request[v1.ListTenantsRequest]) (*connect.Response[v1.ListTenantsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("callgate.v1.TenantService.ListTenants is not implemented"))
+}
+
+func (UnimplementedTenantServiceHandler) UpdateTenant(context.Context, *connect.Request[v1.UpdateTenantRequest]) (*connect.Response[v1.UpdateTenantResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("callgate.v1.TenantService.UpdateTenant is not implemented"))
 }
 
 func (UnimplementedTenantServiceHandler) CreateAppKey(context.Context, *connect.Request[v1.CreateAppKeyRequest]) (*connect.Response[v1.CreateAppKeyResponse], error) {

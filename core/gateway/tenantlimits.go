@@ -1,0 +1,61 @@
+package gateway
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/callgate/callgate/core/limits"
+	"github.com/callgate/callgate/core/store"
+)
+
+// tenantLimits answers the limiter's question "does this tenant have limits
+// of its own?" from the store, remembering answers for a few seconds: it is
+// asked on every call, and limits change rarely (UpdateTenant forgets the
+// tenant's answer at once).
+type tenantLimits struct {
+	store interface {
+		GetTenant(ctx context.Context, id string) (store.Tenant, error)
+	}
+	mu sync.Mutex
+	m  map[string]cachedLimits
+}
+
+type cachedLimits struct {
+	l  store.TenantLimits
+	at time.Time
+}
+
+const tenantLimitsTTL = 5 * time.Second
+
+func (t *tenantLimits) lookup(tenantID string, c limits.Class) (limits.Rate, bool) {
+	t.mu.Lock()
+	cl, ok := t.m[tenantID]
+	t.mu.Unlock()
+	if !ok || time.Since(cl.at) > tenantLimitsTTL {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		tn, err := t.store.GetTenant(ctx, tenantID)
+		cancel()
+		if err != nil {
+			return limits.Rate{}, false // the gateway's limits apply
+		}
+		cl = cachedLimits{l: tn.Limits, at: time.Now()}
+		t.mu.Lock()
+		t.m[tenantID] = cl
+		t.mu.Unlock()
+	}
+	switch {
+	case c == limits.Ingest && cl.l.IngestRate != 0:
+		return limits.Rate{PerSecond: cl.l.IngestRate, Burst: cl.l.IngestBurst}, true
+	case c == limits.Manage && cl.l.ManageRate != 0:
+		return limits.Rate{PerSecond: cl.l.ManageRate, Burst: cl.l.ManageBurst}, true
+	}
+	return limits.Rate{}, false
+}
+
+// Forget drops what is remembered of a tenant's limits.
+func (t *tenantLimits) Forget(tenantID string) {
+	t.mu.Lock()
+	delete(t.m, tenantID)
+	t.mu.Unlock()
+}

@@ -1,0 +1,49 @@
+package gateway_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestTenantOwnLimits: UpdateTenant gives one tenant limits of its own,
+// which apply at once; another tenant keeps the gateway's.
+func TestTenantOwnLimits(t *testing.T) {
+	r := start(t, testConfig(t.TempDir()))
+	c := http.DefaultClient
+	if s, b := post(t, c, r.base+"/callgate.v1.TenantService/CreateTenant", "dev-admin-token", `{"tenant":{"id":"other"}}`); s != 200 {
+		t.Fatalf("create tenant: %d %s", s, b)
+	}
+	_, body := post(t, c, r.base+"/callgate.v1.TenantService/CreateAppKey", "dev-admin-token", `{"tenantId":"other"}`)
+	otherSecret := between(body, `"secret":"`, `"`)
+	s, b := post(t, c, r.base+"/callgate.v1.TenantService/UpdateTenant", "dev-admin-token",
+		`{"tenant":{"id":"demo","limits":{"manageRate":0.5,"manageBurst":1}}}`)
+	if s != 200 || !strings.Contains(b, `"manageRate":0.5`) {
+		t.Fatalf("update tenant: %d %s", s, b)
+	}
+	list := func(secret string) int {
+		s, _ := post(t, c, r.base+"/callgate.v1.ConfigService/ListCallbackConfigs", secret, `{}`)
+		return s
+	}
+	if got := list("demo-secret"); got != 200 {
+		t.Fatalf("first call: %d", got)
+	}
+	if got := list("demo-secret"); got != 429 {
+		t.Errorf("second call within the tenant's own limit: %d, want 429", got)
+	}
+	for i := range 5 {
+		if got := list(otherSecret); got != 200 {
+			t.Fatalf("other tenant call %d: %d", i, got)
+		}
+	}
+	// No limit of its own any more: a negative rate lifts it.
+	post(t, c, r.base+"/callgate.v1.TenantService/UpdateTenant", "dev-admin-token", `{"tenant":{"id":"demo","limits":{"manageRate":-1}}}`)
+	for i := range 5 {
+		if got := list("demo-secret"); got != 200 {
+			t.Fatalf("call %d without a limit: %d", i, got)
+		}
+	}
+	if s, _ := post(t, c, r.base+"/callgate.v1.TenantService/UpdateTenant", "dev-admin-token", `{"tenant":{"id":"nobody"}}`); s != 404 {
+		t.Errorf("update unknown tenant: %d", s)
+	}
+}
