@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 
 	"connectrpc.com/connect"
+	"golang.org/x/net/http/httpguts"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/callgate/callgate/core/apierr"
@@ -77,6 +80,7 @@ func (s *ConfigService) ModifyCallbackConfig(ctx context.Context, req *connect.R
 		c, err := s.store.AddCallbackConfig(ctx, store.CallbackConfig{
 			TenantID: p.TenantID, URL: info.GetCallbackUrl(), Key: info.GetCallbackKey(),
 			Token: info.GetCallbackToken(), Operator: m.GetOperator().GetUserId(),
+			Auth: store.EndpointAuth{Headers: info.GetHeaders(), BasicAuth: info.GetBasicAuth()},
 		})
 		if errors.Is(err, store.ErrExists) {
 			// The seed adds only URLs not yet present: adding one again
@@ -146,6 +150,22 @@ func validateConfig(info *callgatev1.CallbackInfo) error {
 	if len(info.GetCallbackToken()) > 256 {
 		return apierr.New(apierr.InvalidParameterValue, "callbackToken is longer than 256 characters")
 	}
+	if len(info.GetHeaders()) > 20 {
+		return apierr.New(apierr.InvalidParameterValue, "at most 20 headers")
+	}
+	for name, value := range info.GetHeaders() {
+		if !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(value) || len(value) > 4096 {
+			return apierr.New(apierr.InvalidParameterValue, "header %q is not a valid HTTP header", name)
+		}
+		switch strings.ToLower(name) {
+		case "host", "content-length", "content-type", "webhook-id", "webhook-timestamp", "webhook-signature",
+			"content-signature", "transfer-encoding", "connection":
+			return apierr.New(apierr.InvalidParameterValue, "header %q is set by callgate itself", name)
+		}
+	}
+	if b := info.GetBasicAuth(); b != "" && !strings.Contains(b, ":") {
+		return apierr.New(apierr.InvalidParameterValue, `basicAuth must be "user:password"`)
+	}
 	return nil
 }
 
@@ -175,6 +195,8 @@ func configProto(c store.CallbackConfig) *callgatev1.CallbackConfig {
 		CreateTime:       timestamppb.New(c.CreatedAt),
 		Disabled:         c.Disabled,
 		DisabledReason:   c.DisabledReason,
+		HeaderNames:      slices.Sorted(maps.Keys(c.Auth.Headers)),
+		HasBasicAuth:     c.Auth.BasicAuth != "",
 	}
 }
 

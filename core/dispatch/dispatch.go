@@ -12,9 +12,11 @@ package dispatch
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -378,6 +380,18 @@ func (d *Dispatcher) send(ctx context.Context, dl store.Delivery, start time.Tim
 		pd.CallbackToken = cfg.Token
 		if cfg.Key != "" {
 			pd.CallbackKey = []byte(cfg.Key)
+		}
+		if len(cfg.Auth.Headers) > 0 || cfg.Auth.BasicAuth != "" {
+			// The receiver's own authentication wins over a rule's headers.
+			headers := maps.Clone(pd.Headers)
+			if headers == nil {
+				headers = map[string]string{}
+			}
+			maps.Copy(headers, cfg.Auth.Headers)
+			if cfg.Auth.BasicAuth != "" {
+				headers["Authorization"] = "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Auth.BasicAuth))
+			}
+			pd.Headers = headers
 		}
 	}
 	plugin := dl.Channel

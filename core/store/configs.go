@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -22,7 +23,18 @@ type CallbackConfig struct {
 	// long; deliveries to it stop until it is enabled again.
 	Disabled       bool
 	DisabledReason string
+	// Auth is how the receiver wants to be authenticated beyond the
+	// signatures: extra headers and basic authentication.
+	Auth EndpointAuth
 }
+
+// EndpointAuth is a receiver's authentication beyond signatures.
+type EndpointAuth struct {
+	Headers   map[string]string `json:"headers,omitempty"`
+	BasicAuth string            `json:"basicAuth,omitempty"` // "user:password"
+}
+
+func (a EndpointAuth) empty() bool { return len(a.Headers) == 0 && a.BasicAuth == "" }
 
 // AddCallbackConfig adds a config for a URL the tenant does not have yet;
 // ErrExists when it has.
@@ -31,11 +43,19 @@ func (s *Store) AddCallbackConfig(ctx context.Context, c CallbackConfig) (Callba
 		c.ID = NewID("cfg")
 	}
 	c.CreatedAt = time.Now().UTC()
+	auth := ""
+	if !c.Auth.empty() {
+		b, err := json.Marshal(c.Auth)
+		if err != nil {
+			return CallbackConfig{}, fmt.Errorf("encode config auth: %w", err)
+		}
+		auth = s.seal(string(b))
+	}
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO callback_configs (id, tenant_id, url, callback_key, callback_token, operator, created_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, c.TenantID, c.URL, s.seal(c.Key), s.seal(c.Token), c.Operator, millis(c.CreatedAt))
+			`INSERT INTO callback_configs (id, tenant_id, url, callback_key, callback_token, operator, created_at, auth)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.TenantID, c.URL, s.seal(c.Key), s.seal(c.Token), c.Operator, millis(c.CreatedAt), auth)
 		return err
 	})
 	if isUniqueViolation(err) {
@@ -68,13 +88,23 @@ func (s *Store) DeleteCallbackConfigByURL(ctx context.Context, tenantID, url str
 	return id, nil
 }
 
-const configColumns = `id, tenant_id, url, callback_key, callback_token, operator, created_at, disabled_at, disabled_reason`
+const configColumns = `id, tenant_id, url, callback_key, callback_token, operator, created_at, disabled_at, disabled_reason, auth`
 
 func (s *Store) scanConfig(row interface{ Scan(...any) error }) (CallbackConfig, error) {
 	var c CallbackConfig
 	var created, disabled int64
-	if err := row.Scan(&c.ID, &c.TenantID, &c.URL, &c.Key, &c.Token, &c.Operator, &created, &disabled, &c.DisabledReason); err != nil {
+	var auth string
+	if err := row.Scan(&c.ID, &c.TenantID, &c.URL, &c.Key, &c.Token, &c.Operator, &created, &disabled, &c.DisabledReason, &auth); err != nil {
 		return CallbackConfig{}, err
+	}
+	if auth != "" {
+		plain, err := s.open(auth)
+		if err != nil {
+			return CallbackConfig{}, err
+		}
+		if err := json.Unmarshal([]byte(plain), &c.Auth); err != nil {
+			return CallbackConfig{}, fmt.Errorf("decode auth of config %q: %w", c.ID, err)
+		}
 	}
 	c.Disabled = disabled != 0
 	c.CreatedAt = fromMillis(created)

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -33,7 +34,7 @@ func TestCallbackConfigs(t *testing.T) {
 	}
 	want := acme
 	want.CreatedAt = ms(acme.CreatedAt)
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("GetCallbackConfig = %+v, want %+v", got, want)
 	}
 

@@ -132,6 +132,9 @@ var migrations = []string{
 
 	// 6: per-tenant settings (limits), as JSON.
 	`ALTER TABLE tenants ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';`,
+
+	// 7: a config's receiver authentication beyond signatures (sealed JSON).
+	`ALTER TABLE callback_configs ADD COLUMN auth TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate brings the schema up to date in one transaction.

@@ -31,6 +31,11 @@ type CallbackInfo struct {
 	CallbackKey string `protobuf:"bytes,2,opt,name=callback_key,json=callbackKey,proto3" json:"callback_key,omitempty"`
 	// When set, bodies are signed with HMAC-SHA256.
 	CallbackToken string `protobuf:"bytes,3,opt,name=callback_token,json=callbackToken,proto3" json:"callback_token,omitempty"`
+	// callgate's extensions, for receivers that want more than a signature:
+	// headers sent with every callback (an API key, say) and HTTP basic
+	// authentication as "user:password". Kept sealed; never shown back.
+	Headers       map[string]string `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	BasicAuth     string            `protobuf:"bytes,5,opt,name=basic_auth,json=basicAuth,proto3" json:"basic_auth,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -82,6 +87,20 @@ func (x *CallbackInfo) GetCallbackKey() string {
 func (x *CallbackInfo) GetCallbackToken() string {
 	if x != nil {
 		return x.CallbackToken
+	}
+	return ""
+}
+
+func (x *CallbackInfo) GetHeaders() map[string]string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *CallbackInfo) GetBasicAuth() string {
+	if x != nil {
+		return x.BasicAuth
 	}
 	return ""
 }
@@ -313,8 +332,12 @@ type CallbackConfig struct {
 	// EnableCallbackConfig.
 	Disabled       bool   `protobuf:"varint,6,opt,name=disabled,proto3" json:"disabled,omitempty"`
 	DisabledReason string `protobuf:"bytes,7,opt,name=disabled_reason,json=disabledReason,proto3" json:"disabled_reason,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The names of the extra headers (never their values), and whether basic
+	// authentication is set.
+	HeaderNames   []string `protobuf:"bytes,8,rep,name=header_names,json=headerNames,proto3" json:"header_names,omitempty"`
+	HasBasicAuth  bool     `protobuf:"varint,9,opt,name=has_basic_auth,json=hasBasicAuth,proto3" json:"has_basic_auth,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CallbackConfig) Reset() {
@@ -394,6 +417,20 @@ func (x *CallbackConfig) GetDisabledReason() string {
 		return x.DisabledReason
 	}
 	return ""
+}
+
+func (x *CallbackConfig) GetHeaderNames() []string {
+	if x != nil {
+		return x.HeaderNames
+	}
+	return nil
+}
+
+func (x *CallbackConfig) GetHasBasicAuth() bool {
+	if x != nil {
+		return x.HasBasicAuth
+	}
+	return false
 }
 
 type EnableCallbackConfigRequest struct {
@@ -576,11 +613,17 @@ var File_callgate_v1_config_proto protoreflect.FileDescriptor
 
 const file_callgate_v1_config_proto_rawDesc = "" +
 	"\n" +
-	"\x18callgate/v1/config.proto\x12\vcallgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"{\n" +
+	"\x18callgate/v1/config.proto\x12\vcallgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x02\n" +
 	"\fCallbackInfo\x12!\n" +
 	"\fcallback_url\x18\x01 \x01(\tR\vcallbackUrl\x12!\n" +
 	"\fcallback_key\x18\x02 \x01(\tR\vcallbackKey\x12%\n" +
-	"\x0ecallback_token\x18\x03 \x01(\tR\rcallbackToken\"#\n" +
+	"\x0ecallback_token\x18\x03 \x01(\tR\rcallbackToken\x12@\n" +
+	"\aheaders\x18\x04 \x03(\v2&.callgate.v1.CallbackInfo.HeadersEntryR\aheaders\x12\x1d\n" +
+	"\n" +
+	"basic_auth\x18\x05 \x01(\tR\tbasicAuth\x1a:\n" +
+	"\fHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"#\n" +
 	"\bUserInfo\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\";\n" +
 	"\x05Agent\x122\n" +
@@ -593,7 +636,7 @@ const file_callgate_v1_config_proto_rawDesc = "" +
 	"\x1cModifyCallbackConfigResponse\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1b\n" +
-	"\tconfig_id\x18\x02 \x01(\tR\bconfigId\"\x9d\x02\n" +
+	"\tconfig_id\x18\x02 \x01(\tR\bconfigId\"\xe6\x02\n" +
 	"\x0eCallbackConfig\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fcallback_url\x18\x02 \x01(\tR\vcallbackUrl\x12(\n" +
@@ -602,7 +645,9 @@ const file_callgate_v1_config_proto_rawDesc = "" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12\x1a\n" +
 	"\bdisabled\x18\x06 \x01(\bR\bdisabled\x12'\n" +
-	"\x0fdisabled_reason\x18\a \x01(\tR\x0edisabledReason\"-\n" +
+	"\x0fdisabled_reason\x18\a \x01(\tR\x0edisabledReason\x12!\n" +
+	"\fheader_names\x18\b \x03(\tR\vheaderNames\x12$\n" +
+	"\x0ehas_basic_auth\x18\t \x01(\bR\fhasBasicAuth\"-\n" +
 	"\x1bEnableCallbackConfigRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"S\n" +
 	"\x1cEnableCallbackConfigResponse\x123\n" +
@@ -629,7 +674,7 @@ func file_callgate_v1_config_proto_rawDescGZIP() []byte {
 	return file_callgate_v1_config_proto_rawDescData
 }
 
-var file_callgate_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_callgate_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_callgate_v1_config_proto_goTypes = []any{
 	(*CallbackInfo)(nil),                 // 0: callgate.v1.CallbackInfo
 	(*UserInfo)(nil),                     // 1: callgate.v1.UserInfo
@@ -641,26 +686,28 @@ var file_callgate_v1_config_proto_goTypes = []any{
 	(*EnableCallbackConfigResponse)(nil), // 7: callgate.v1.EnableCallbackConfigResponse
 	(*ListCallbackConfigsRequest)(nil),   // 8: callgate.v1.ListCallbackConfigsRequest
 	(*ListCallbackConfigsResponse)(nil),  // 9: callgate.v1.ListCallbackConfigsResponse
-	(*timestamppb.Timestamp)(nil),        // 10: google.protobuf.Timestamp
+	nil,                                  // 10: callgate.v1.CallbackInfo.HeadersEntry
+	(*timestamppb.Timestamp)(nil),        // 11: google.protobuf.Timestamp
 }
 var file_callgate_v1_config_proto_depIdxs = []int32{
-	0,  // 0: callgate.v1.ModifyCallbackConfigRequest.callback_info:type_name -> callgate.v1.CallbackInfo
-	1,  // 1: callgate.v1.ModifyCallbackConfigRequest.operator:type_name -> callgate.v1.UserInfo
-	2,  // 2: callgate.v1.ModifyCallbackConfigRequest.agent:type_name -> callgate.v1.Agent
-	10, // 3: callgate.v1.CallbackConfig.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 4: callgate.v1.EnableCallbackConfigResponse.config:type_name -> callgate.v1.CallbackConfig
-	5,  // 5: callgate.v1.ListCallbackConfigsResponse.configs:type_name -> callgate.v1.CallbackConfig
-	3,  // 6: callgate.v1.ConfigService.ModifyCallbackConfig:input_type -> callgate.v1.ModifyCallbackConfigRequest
-	8,  // 7: callgate.v1.ConfigService.ListCallbackConfigs:input_type -> callgate.v1.ListCallbackConfigsRequest
-	6,  // 8: callgate.v1.ConfigService.EnableCallbackConfig:input_type -> callgate.v1.EnableCallbackConfigRequest
-	4,  // 9: callgate.v1.ConfigService.ModifyCallbackConfig:output_type -> callgate.v1.ModifyCallbackConfigResponse
-	9,  // 10: callgate.v1.ConfigService.ListCallbackConfigs:output_type -> callgate.v1.ListCallbackConfigsResponse
-	7,  // 11: callgate.v1.ConfigService.EnableCallbackConfig:output_type -> callgate.v1.EnableCallbackConfigResponse
-	9,  // [9:12] is the sub-list for method output_type
-	6,  // [6:9] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	10, // 0: callgate.v1.CallbackInfo.headers:type_name -> callgate.v1.CallbackInfo.HeadersEntry
+	0,  // 1: callgate.v1.ModifyCallbackConfigRequest.callback_info:type_name -> callgate.v1.CallbackInfo
+	1,  // 2: callgate.v1.ModifyCallbackConfigRequest.operator:type_name -> callgate.v1.UserInfo
+	2,  // 3: callgate.v1.ModifyCallbackConfigRequest.agent:type_name -> callgate.v1.Agent
+	11, // 4: callgate.v1.CallbackConfig.create_time:type_name -> google.protobuf.Timestamp
+	5,  // 5: callgate.v1.EnableCallbackConfigResponse.config:type_name -> callgate.v1.CallbackConfig
+	5,  // 6: callgate.v1.ListCallbackConfigsResponse.configs:type_name -> callgate.v1.CallbackConfig
+	3,  // 7: callgate.v1.ConfigService.ModifyCallbackConfig:input_type -> callgate.v1.ModifyCallbackConfigRequest
+	8,  // 8: callgate.v1.ConfigService.ListCallbackConfigs:input_type -> callgate.v1.ListCallbackConfigsRequest
+	6,  // 9: callgate.v1.ConfigService.EnableCallbackConfig:input_type -> callgate.v1.EnableCallbackConfigRequest
+	4,  // 10: callgate.v1.ConfigService.ModifyCallbackConfig:output_type -> callgate.v1.ModifyCallbackConfigResponse
+	9,  // 11: callgate.v1.ConfigService.ListCallbackConfigs:output_type -> callgate.v1.ListCallbackConfigsResponse
+	7,  // 12: callgate.v1.ConfigService.EnableCallbackConfig:output_type -> callgate.v1.EnableCallbackConfigResponse
+	10, // [10:13] is the sub-list for method output_type
+	7,  // [7:10] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_callgate_v1_config_proto_init() }
@@ -674,7 +721,7 @@ func file_callgate_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_callgate_v1_config_proto_rawDesc), len(file_callgate_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
