@@ -80,7 +80,7 @@ func (s *ConfigService) ModifyCallbackConfig(ctx context.Context, req *connect.R
 		c, err := s.store.AddCallbackConfig(ctx, store.CallbackConfig{
 			TenantID: p.TenantID, URL: info.GetCallbackUrl(), Key: info.GetCallbackKey(),
 			Token: info.GetCallbackToken(), Operator: m.GetOperator().GetUserId(),
-			Auth: store.EndpointAuth{Headers: info.GetHeaders(), BasicAuth: info.GetBasicAuth()},
+			Auth: store.EndpointAuth{Headers: info.GetHeaders(), BasicAuth: info.GetBasicAuth(), OAuth2: oauth2Of(info)},
 		})
 		if errors.Is(err, store.ErrExists) {
 			// The seed adds only URLs not yet present: adding one again
@@ -166,6 +166,15 @@ func validateConfig(info *callgatev1.CallbackInfo) error {
 	if b := info.GetBasicAuth(); b != "" && !strings.Contains(b, ":") {
 		return apierr.New(apierr.InvalidParameterValue, `basicAuth must be "user:password"`)
 	}
+	if o := info.GetOauth2(); o != nil {
+		u, err := url.Parse(o.GetTokenUrl())
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || o.GetClientId() == "" {
+			return apierr.New(apierr.InvalidParameterValue, "oauth2 needs an http(s) tokenUrl and a clientId")
+		}
+		if info.GetBasicAuth() != "" {
+			return apierr.New(apierr.InvalidParameterValue, "basicAuth and oauth2 both set the Authorization header: choose one")
+		}
+	}
 	return nil
 }
 
@@ -197,6 +206,7 @@ func configProto(c store.CallbackConfig) *callgatev1.CallbackConfig {
 		DisabledReason:   c.DisabledReason,
 		HeaderNames:      slices.Sorted(maps.Keys(c.Auth.Headers)),
 		HasBasicAuth:     c.Auth.BasicAuth != "",
+		HasOauth2:        c.Auth.OAuth2 != nil,
 	}
 }
 
@@ -226,3 +236,11 @@ func tenant(ctx context.Context) (auth.Principal, error) {
 }
 
 var _ callgatev1connect.ConfigServiceHandler = (*ConfigService)(nil)
+
+func oauth2Of(info *callgatev1.CallbackInfo) *store.OAuth2 {
+	o := info.GetOauth2()
+	if o == nil {
+		return nil
+	}
+	return &store.OAuth2{TokenURL: o.GetTokenUrl(), ClientID: o.GetClientId(), ClientSecret: o.GetClientSecret(), Scope: o.GetScope()}
+}

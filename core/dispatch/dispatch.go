@@ -393,6 +393,9 @@ func (d *Dispatcher) send(ctx context.Context, dl store.Delivery, start time.Tim
 			}
 			pd.Headers = headers
 		}
+		if o := cfg.Auth.OAuth2; o != nil {
+			pd.Oauth2 = &pluginv1.OAuth2{TokenUrl: o.TokenURL, ClientId: o.ClientID, ClientSecret: o.ClientSecret, Scope: o.Scope}
+		}
 	}
 	plugin := dl.Channel
 	if d.opts.Channels != nil {

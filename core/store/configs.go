@@ -32,9 +32,18 @@ type CallbackConfig struct {
 type EndpointAuth struct {
 	Headers   map[string]string `json:"headers,omitempty"`
 	BasicAuth string            `json:"basicAuth,omitempty"` // "user:password"
+	OAuth2    *OAuth2           `json:"oauth2,omitempty"`
 }
 
-func (a EndpointAuth) empty() bool { return len(a.Headers) == 0 && a.BasicAuth == "" }
+// OAuth2 is the client credentials grant a receiver wants.
+type OAuth2 struct {
+	TokenURL     string `json:"tokenUrl"`
+	ClientID     string `json:"clientId"`
+	ClientSecret string `json:"clientSecret"`
+	Scope        string `json:"scope,omitempty"`
+}
+
+func (a EndpointAuth) empty() bool { return len(a.Headers) == 0 && a.BasicAuth == "" && a.OAuth2 == nil }
 
 // AddCallbackConfig adds a config for a URL the tenant does not have yet;
 // ErrExists when it has.

@@ -55,6 +55,7 @@ const (
 type Plugin struct {
 	mu         sync.Mutex
 	transports map[dialPolicy]*http.Transport
+	tokens     tokens
 }
 
 // New returns a ready HTTP sender.

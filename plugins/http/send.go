@@ -55,11 +55,27 @@ func (p *Plugin) send(ctx context.Context, d *pluginv1.Delivery) *pluginv1.Outco
 	if err != nil {
 		return permanent(err.Error())
 	}
-	resp, err := p.client(cfg.policy).Do(req)
+	client := p.client(cfg.policy)
+	if o := d.GetOauth2(); o != nil {
+		// The token endpoint is dialled under the same address guard.
+		access, err := p.tokens.get(ctx, client, o)
+		var refused errTokenRefused
+		if errors.As(err, &refused) {
+			return permanent(err.Error())
+		}
+		if err != nil {
+			return retryable(err.Error())
+		}
+		req.Header.Set("Authorization", "Bearer "+access)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return transportFailure(err, cfg.timeout)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized && d.GetOauth2() != nil {
+		p.tokens.drop(d.GetOauth2()) // revoked or rotated: fetch a new one next time
+	}
 	// A failed read of the answer does not change what the status said:
 	// the receiver has already decided.
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, cfg.maxResponse))

@@ -34,8 +34,11 @@ type CallbackInfo struct {
 	// callgate's extensions, for receivers that want more than a signature:
 	// headers sent with every callback (an API key, say) and HTTP basic
 	// authentication as "user:password". Kept sealed; never shown back.
-	Headers       map[string]string `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	BasicAuth     string            `protobuf:"bytes,5,opt,name=basic_auth,json=basicAuth,proto3" json:"basic_auth,omitempty"`
+	Headers   map[string]string `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	BasicAuth string            `protobuf:"bytes,5,opt,name=basic_auth,json=basicAuth,proto3" json:"basic_auth,omitempty"`
+	// OAuth2 client credentials: callgate fetches a token from token_url,
+	// caches it until it expires and sends it as a bearer token.
+	Oauth2        *OAuth2ClientCredentials `protobuf:"bytes,6,opt,name=oauth2,proto3" json:"oauth2,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -105,6 +108,81 @@ func (x *CallbackInfo) GetBasicAuth() string {
 	return ""
 }
 
+func (x *CallbackInfo) GetOauth2() *OAuth2ClientCredentials {
+	if x != nil {
+		return x.Oauth2
+	}
+	return nil
+}
+
+type OAuth2ClientCredentials struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TokenUrl      string                 `protobuf:"bytes,1,opt,name=token_url,json=tokenUrl,proto3" json:"token_url,omitempty"`
+	ClientId      string                 `protobuf:"bytes,2,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	ClientSecret  string                 `protobuf:"bytes,3,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	Scope         string                 `protobuf:"bytes,4,opt,name=scope,proto3" json:"scope,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OAuth2ClientCredentials) Reset() {
+	*x = OAuth2ClientCredentials{}
+	mi := &file_callgate_v1_config_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OAuth2ClientCredentials) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OAuth2ClientCredentials) ProtoMessage() {}
+
+func (x *OAuth2ClientCredentials) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_v1_config_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OAuth2ClientCredentials.ProtoReflect.Descriptor instead.
+func (*OAuth2ClientCredentials) Descriptor() ([]byte, []int) {
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *OAuth2ClientCredentials) GetTokenUrl() string {
+	if x != nil {
+		return x.TokenUrl
+	}
+	return ""
+}
+
+func (x *OAuth2ClientCredentials) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *OAuth2ClientCredentials) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
+	}
+	return ""
+}
+
+func (x *OAuth2ClientCredentials) GetScope() string {
+	if x != nil {
+		return x.Scope
+	}
+	return ""
+}
+
 // UserInfo is the seed's Operator.
 type UserInfo struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -115,7 +193,7 @@ type UserInfo struct {
 
 func (x *UserInfo) Reset() {
 	*x = UserInfo{}
-	mi := &file_callgate_v1_config_proto_msgTypes[1]
+	mi := &file_callgate_v1_config_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -127,7 +205,7 @@ func (x *UserInfo) String() string {
 func (*UserInfo) ProtoMessage() {}
 
 func (x *UserInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[1]
+	mi := &file_callgate_v1_config_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -140,7 +218,7 @@ func (x *UserInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserInfo.ProtoReflect.Descriptor instead.
 func (*UserInfo) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{1}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *UserInfo) GetUserId() string {
@@ -160,7 +238,7 @@ type Agent struct {
 
 func (x *Agent) Reset() {
 	*x = Agent{}
-	mi := &file_callgate_v1_config_proto_msgTypes[2]
+	mi := &file_callgate_v1_config_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -172,7 +250,7 @@ func (x *Agent) String() string {
 func (*Agent) ProtoMessage() {}
 
 func (x *Agent) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[2]
+	mi := &file_callgate_v1_config_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -185,7 +263,7 @@ func (x *Agent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Agent.ProtoReflect.Descriptor instead.
 func (*Agent) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{2}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Agent) GetProxyOrganizationId() string {
@@ -209,7 +287,7 @@ type ModifyCallbackConfigRequest struct {
 
 func (x *ModifyCallbackConfigRequest) Reset() {
 	*x = ModifyCallbackConfigRequest{}
-	mi := &file_callgate_v1_config_proto_msgTypes[3]
+	mi := &file_callgate_v1_config_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -221,7 +299,7 @@ func (x *ModifyCallbackConfigRequest) String() string {
 func (*ModifyCallbackConfigRequest) ProtoMessage() {}
 
 func (x *ModifyCallbackConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[3]
+	mi := &file_callgate_v1_config_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -234,7 +312,7 @@ func (x *ModifyCallbackConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModifyCallbackConfigRequest.ProtoReflect.Descriptor instead.
 func (*ModifyCallbackConfigRequest) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{3}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ModifyCallbackConfigRequest) GetOperateType() int32 {
@@ -276,7 +354,7 @@ type ModifyCallbackConfigResponse struct {
 
 func (x *ModifyCallbackConfigResponse) Reset() {
 	*x = ModifyCallbackConfigResponse{}
-	mi := &file_callgate_v1_config_proto_msgTypes[4]
+	mi := &file_callgate_v1_config_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -288,7 +366,7 @@ func (x *ModifyCallbackConfigResponse) String() string {
 func (*ModifyCallbackConfigResponse) ProtoMessage() {}
 
 func (x *ModifyCallbackConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[4]
+	mi := &file_callgate_v1_config_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -301,7 +379,7 @@ func (x *ModifyCallbackConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModifyCallbackConfigResponse.ProtoReflect.Descriptor instead.
 func (*ModifyCallbackConfigResponse) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{4}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ModifyCallbackConfigResponse) GetRequestId() string {
@@ -336,13 +414,14 @@ type CallbackConfig struct {
 	// authentication is set.
 	HeaderNames   []string `protobuf:"bytes,8,rep,name=header_names,json=headerNames,proto3" json:"header_names,omitempty"`
 	HasBasicAuth  bool     `protobuf:"varint,9,opt,name=has_basic_auth,json=hasBasicAuth,proto3" json:"has_basic_auth,omitempty"`
+	HasOauth2     bool     `protobuf:"varint,10,opt,name=has_oauth2,json=hasOauth2,proto3" json:"has_oauth2,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CallbackConfig) Reset() {
 	*x = CallbackConfig{}
-	mi := &file_callgate_v1_config_proto_msgTypes[5]
+	mi := &file_callgate_v1_config_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -354,7 +433,7 @@ func (x *CallbackConfig) String() string {
 func (*CallbackConfig) ProtoMessage() {}
 
 func (x *CallbackConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[5]
+	mi := &file_callgate_v1_config_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -367,7 +446,7 @@ func (x *CallbackConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallbackConfig.ProtoReflect.Descriptor instead.
 func (*CallbackConfig) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{5}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CallbackConfig) GetId() string {
@@ -433,6 +512,13 @@ func (x *CallbackConfig) GetHasBasicAuth() bool {
 	return false
 }
 
+func (x *CallbackConfig) GetHasOauth2() bool {
+	if x != nil {
+		return x.HasOauth2
+	}
+	return false
+}
+
 type EnableCallbackConfigRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -442,7 +528,7 @@ type EnableCallbackConfigRequest struct {
 
 func (x *EnableCallbackConfigRequest) Reset() {
 	*x = EnableCallbackConfigRequest{}
-	mi := &file_callgate_v1_config_proto_msgTypes[6]
+	mi := &file_callgate_v1_config_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -454,7 +540,7 @@ func (x *EnableCallbackConfigRequest) String() string {
 func (*EnableCallbackConfigRequest) ProtoMessage() {}
 
 func (x *EnableCallbackConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[6]
+	mi := &file_callgate_v1_config_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -467,7 +553,7 @@ func (x *EnableCallbackConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnableCallbackConfigRequest.ProtoReflect.Descriptor instead.
 func (*EnableCallbackConfigRequest) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{6}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *EnableCallbackConfigRequest) GetId() string {
@@ -486,7 +572,7 @@ type EnableCallbackConfigResponse struct {
 
 func (x *EnableCallbackConfigResponse) Reset() {
 	*x = EnableCallbackConfigResponse{}
-	mi := &file_callgate_v1_config_proto_msgTypes[7]
+	mi := &file_callgate_v1_config_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -498,7 +584,7 @@ func (x *EnableCallbackConfigResponse) String() string {
 func (*EnableCallbackConfigResponse) ProtoMessage() {}
 
 func (x *EnableCallbackConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[7]
+	mi := &file_callgate_v1_config_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -511,7 +597,7 @@ func (x *EnableCallbackConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnableCallbackConfigResponse.ProtoReflect.Descriptor instead.
 func (*EnableCallbackConfigResponse) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{7}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *EnableCallbackConfigResponse) GetConfig() *CallbackConfig {
@@ -529,7 +615,7 @@ type ListCallbackConfigsRequest struct {
 
 func (x *ListCallbackConfigsRequest) Reset() {
 	*x = ListCallbackConfigsRequest{}
-	mi := &file_callgate_v1_config_proto_msgTypes[8]
+	mi := &file_callgate_v1_config_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -541,7 +627,7 @@ func (x *ListCallbackConfigsRequest) String() string {
 func (*ListCallbackConfigsRequest) ProtoMessage() {}
 
 func (x *ListCallbackConfigsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[8]
+	mi := &file_callgate_v1_config_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -554,7 +640,7 @@ func (x *ListCallbackConfigsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCallbackConfigsRequest.ProtoReflect.Descriptor instead.
 func (*ListCallbackConfigsRequest) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{8}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{9}
 }
 
 type ListCallbackConfigsResponse struct {
@@ -567,7 +653,7 @@ type ListCallbackConfigsResponse struct {
 
 func (x *ListCallbackConfigsResponse) Reset() {
 	*x = ListCallbackConfigsResponse{}
-	mi := &file_callgate_v1_config_proto_msgTypes[9]
+	mi := &file_callgate_v1_config_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -579,7 +665,7 @@ func (x *ListCallbackConfigsResponse) String() string {
 func (*ListCallbackConfigsResponse) ProtoMessage() {}
 
 func (x *ListCallbackConfigsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[9]
+	mi := &file_callgate_v1_config_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -592,7 +678,7 @@ func (x *ListCallbackConfigsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCallbackConfigsResponse.ProtoReflect.Descriptor instead.
 func (*ListCallbackConfigsResponse) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{9}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListCallbackConfigsResponse) GetConfigs() []*CallbackConfig {
@@ -613,17 +699,23 @@ var File_callgate_v1_config_proto protoreflect.FileDescriptor
 
 const file_callgate_v1_config_proto_rawDesc = "" +
 	"\n" +
-	"\x18callgate/v1/config.proto\x12\vcallgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x02\n" +
+	"\x18callgate/v1/config.proto\x12\vcallgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd6\x02\n" +
 	"\fCallbackInfo\x12!\n" +
 	"\fcallback_url\x18\x01 \x01(\tR\vcallbackUrl\x12!\n" +
 	"\fcallback_key\x18\x02 \x01(\tR\vcallbackKey\x12%\n" +
 	"\x0ecallback_token\x18\x03 \x01(\tR\rcallbackToken\x12@\n" +
 	"\aheaders\x18\x04 \x03(\v2&.callgate.v1.CallbackInfo.HeadersEntryR\aheaders\x12\x1d\n" +
 	"\n" +
-	"basic_auth\x18\x05 \x01(\tR\tbasicAuth\x1a:\n" +
+	"basic_auth\x18\x05 \x01(\tR\tbasicAuth\x12<\n" +
+	"\x06oauth2\x18\x06 \x01(\v2$.callgate.v1.OAuth2ClientCredentialsR\x06oauth2\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"#\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8e\x01\n" +
+	"\x17OAuth2ClientCredentials\x12\x1b\n" +
+	"\ttoken_url\x18\x01 \x01(\tR\btokenUrl\x12\x1b\n" +
+	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12#\n" +
+	"\rclient_secret\x18\x03 \x01(\tR\fclientSecret\x12\x14\n" +
+	"\x05scope\x18\x04 \x01(\tR\x05scope\"#\n" +
 	"\bUserInfo\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\";\n" +
 	"\x05Agent\x122\n" +
@@ -636,7 +728,7 @@ const file_callgate_v1_config_proto_rawDesc = "" +
 	"\x1cModifyCallbackConfigResponse\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1b\n" +
-	"\tconfig_id\x18\x02 \x01(\tR\bconfigId\"\xe6\x02\n" +
+	"\tconfig_id\x18\x02 \x01(\tR\bconfigId\"\x85\x03\n" +
 	"\x0eCallbackConfig\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fcallback_url\x18\x02 \x01(\tR\vcallbackUrl\x12(\n" +
@@ -647,7 +739,10 @@ const file_callgate_v1_config_proto_rawDesc = "" +
 	"\bdisabled\x18\x06 \x01(\bR\bdisabled\x12'\n" +
 	"\x0fdisabled_reason\x18\a \x01(\tR\x0edisabledReason\x12!\n" +
 	"\fheader_names\x18\b \x03(\tR\vheaderNames\x12$\n" +
-	"\x0ehas_basic_auth\x18\t \x01(\bR\fhasBasicAuth\"-\n" +
+	"\x0ehas_basic_auth\x18\t \x01(\bR\fhasBasicAuth\x12\x1d\n" +
+	"\n" +
+	"has_oauth2\x18\n" +
+	" \x01(\bR\thasOauth2\"-\n" +
 	"\x1bEnableCallbackConfigRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"S\n" +
 	"\x1cEnableCallbackConfigResponse\x123\n" +
@@ -674,40 +769,42 @@ func file_callgate_v1_config_proto_rawDescGZIP() []byte {
 	return file_callgate_v1_config_proto_rawDescData
 }
 
-var file_callgate_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_callgate_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_callgate_v1_config_proto_goTypes = []any{
 	(*CallbackInfo)(nil),                 // 0: callgate.v1.CallbackInfo
-	(*UserInfo)(nil),                     // 1: callgate.v1.UserInfo
-	(*Agent)(nil),                        // 2: callgate.v1.Agent
-	(*ModifyCallbackConfigRequest)(nil),  // 3: callgate.v1.ModifyCallbackConfigRequest
-	(*ModifyCallbackConfigResponse)(nil), // 4: callgate.v1.ModifyCallbackConfigResponse
-	(*CallbackConfig)(nil),               // 5: callgate.v1.CallbackConfig
-	(*EnableCallbackConfigRequest)(nil),  // 6: callgate.v1.EnableCallbackConfigRequest
-	(*EnableCallbackConfigResponse)(nil), // 7: callgate.v1.EnableCallbackConfigResponse
-	(*ListCallbackConfigsRequest)(nil),   // 8: callgate.v1.ListCallbackConfigsRequest
-	(*ListCallbackConfigsResponse)(nil),  // 9: callgate.v1.ListCallbackConfigsResponse
-	nil,                                  // 10: callgate.v1.CallbackInfo.HeadersEntry
-	(*timestamppb.Timestamp)(nil),        // 11: google.protobuf.Timestamp
+	(*OAuth2ClientCredentials)(nil),      // 1: callgate.v1.OAuth2ClientCredentials
+	(*UserInfo)(nil),                     // 2: callgate.v1.UserInfo
+	(*Agent)(nil),                        // 3: callgate.v1.Agent
+	(*ModifyCallbackConfigRequest)(nil),  // 4: callgate.v1.ModifyCallbackConfigRequest
+	(*ModifyCallbackConfigResponse)(nil), // 5: callgate.v1.ModifyCallbackConfigResponse
+	(*CallbackConfig)(nil),               // 6: callgate.v1.CallbackConfig
+	(*EnableCallbackConfigRequest)(nil),  // 7: callgate.v1.EnableCallbackConfigRequest
+	(*EnableCallbackConfigResponse)(nil), // 8: callgate.v1.EnableCallbackConfigResponse
+	(*ListCallbackConfigsRequest)(nil),   // 9: callgate.v1.ListCallbackConfigsRequest
+	(*ListCallbackConfigsResponse)(nil),  // 10: callgate.v1.ListCallbackConfigsResponse
+	nil,                                  // 11: callgate.v1.CallbackInfo.HeadersEntry
+	(*timestamppb.Timestamp)(nil),        // 12: google.protobuf.Timestamp
 }
 var file_callgate_v1_config_proto_depIdxs = []int32{
-	10, // 0: callgate.v1.CallbackInfo.headers:type_name -> callgate.v1.CallbackInfo.HeadersEntry
-	0,  // 1: callgate.v1.ModifyCallbackConfigRequest.callback_info:type_name -> callgate.v1.CallbackInfo
-	1,  // 2: callgate.v1.ModifyCallbackConfigRequest.operator:type_name -> callgate.v1.UserInfo
-	2,  // 3: callgate.v1.ModifyCallbackConfigRequest.agent:type_name -> callgate.v1.Agent
-	11, // 4: callgate.v1.CallbackConfig.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 5: callgate.v1.EnableCallbackConfigResponse.config:type_name -> callgate.v1.CallbackConfig
-	5,  // 6: callgate.v1.ListCallbackConfigsResponse.configs:type_name -> callgate.v1.CallbackConfig
-	3,  // 7: callgate.v1.ConfigService.ModifyCallbackConfig:input_type -> callgate.v1.ModifyCallbackConfigRequest
-	8,  // 8: callgate.v1.ConfigService.ListCallbackConfigs:input_type -> callgate.v1.ListCallbackConfigsRequest
-	6,  // 9: callgate.v1.ConfigService.EnableCallbackConfig:input_type -> callgate.v1.EnableCallbackConfigRequest
-	4,  // 10: callgate.v1.ConfigService.ModifyCallbackConfig:output_type -> callgate.v1.ModifyCallbackConfigResponse
-	9,  // 11: callgate.v1.ConfigService.ListCallbackConfigs:output_type -> callgate.v1.ListCallbackConfigsResponse
-	7,  // 12: callgate.v1.ConfigService.EnableCallbackConfig:output_type -> callgate.v1.EnableCallbackConfigResponse
-	10, // [10:13] is the sub-list for method output_type
-	7,  // [7:10] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	11, // 0: callgate.v1.CallbackInfo.headers:type_name -> callgate.v1.CallbackInfo.HeadersEntry
+	1,  // 1: callgate.v1.CallbackInfo.oauth2:type_name -> callgate.v1.OAuth2ClientCredentials
+	0,  // 2: callgate.v1.ModifyCallbackConfigRequest.callback_info:type_name -> callgate.v1.CallbackInfo
+	2,  // 3: callgate.v1.ModifyCallbackConfigRequest.operator:type_name -> callgate.v1.UserInfo
+	3,  // 4: callgate.v1.ModifyCallbackConfigRequest.agent:type_name -> callgate.v1.Agent
+	12, // 5: callgate.v1.CallbackConfig.create_time:type_name -> google.protobuf.Timestamp
+	6,  // 6: callgate.v1.EnableCallbackConfigResponse.config:type_name -> callgate.v1.CallbackConfig
+	6,  // 7: callgate.v1.ListCallbackConfigsResponse.configs:type_name -> callgate.v1.CallbackConfig
+	4,  // 8: callgate.v1.ConfigService.ModifyCallbackConfig:input_type -> callgate.v1.ModifyCallbackConfigRequest
+	9,  // 9: callgate.v1.ConfigService.ListCallbackConfigs:input_type -> callgate.v1.ListCallbackConfigsRequest
+	7,  // 10: callgate.v1.ConfigService.EnableCallbackConfig:input_type -> callgate.v1.EnableCallbackConfigRequest
+	5,  // 11: callgate.v1.ConfigService.ModifyCallbackConfig:output_type -> callgate.v1.ModifyCallbackConfigResponse
+	10, // 12: callgate.v1.ConfigService.ListCallbackConfigs:output_type -> callgate.v1.ListCallbackConfigsResponse
+	8,  // 13: callgate.v1.ConfigService.EnableCallbackConfig:output_type -> callgate.v1.EnableCallbackConfigResponse
+	11, // [11:14] is the sub-list for method output_type
+	8,  // [8:11] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_callgate_v1_config_proto_init() }
@@ -721,7 +818,7 @@ func file_callgate_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_callgate_v1_config_proto_rawDesc), len(file_callgate_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

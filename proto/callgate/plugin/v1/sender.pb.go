@@ -339,7 +339,10 @@ type Delivery struct {
 	// because it needs the callback token: "tim" adds Tencent IM's
 	// RequestTime and Sign = hex(SHA-256(token + RequestTime)) query
 	// parameters.
-	Sign          string `protobuf:"bytes,17,opt,name=sign,proto3" json:"sign,omitempty"`
+	Sign string `protobuf:"bytes,17,opt,name=sign,proto3" json:"sign,omitempty"`
+	// When set, the sender gets a token with the OAuth2 client credentials
+	// grant (cached until it expires) and sends it as a bearer token.
+	Oauth2        *OAuth2 `protobuf:"bytes,18,opt,name=oauth2,proto3" json:"oauth2,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -493,6 +496,81 @@ func (x *Delivery) GetSign() string {
 	return ""
 }
 
+func (x *Delivery) GetOauth2() *OAuth2 {
+	if x != nil {
+		return x.Oauth2
+	}
+	return nil
+}
+
+type OAuth2 struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TokenUrl      string                 `protobuf:"bytes,1,opt,name=token_url,json=tokenUrl,proto3" json:"token_url,omitempty"`
+	ClientId      string                 `protobuf:"bytes,2,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	ClientSecret  string                 `protobuf:"bytes,3,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	Scope         string                 `protobuf:"bytes,4,opt,name=scope,proto3" json:"scope,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OAuth2) Reset() {
+	*x = OAuth2{}
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OAuth2) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OAuth2) ProtoMessage() {}
+
+func (x *OAuth2) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OAuth2.ProtoReflect.Descriptor instead.
+func (*OAuth2) Descriptor() ([]byte, []int) {
+	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *OAuth2) GetTokenUrl() string {
+	if x != nil {
+		return x.TokenUrl
+	}
+	return ""
+}
+
+func (x *OAuth2) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *OAuth2) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
+	}
+	return ""
+}
+
+func (x *OAuth2) GetScope() string {
+	if x != nil {
+		return x.Scope
+	}
+	return ""
+}
+
 type Outcome struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Kind  OutcomeKind            `protobuf:"varint,1,opt,name=kind,proto3,enum=callgate.plugin.v1.OutcomeKind" json:"kind,omitempty"`
@@ -516,7 +594,7 @@ type Outcome struct {
 
 func (x *Outcome) Reset() {
 	*x = Outcome{}
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[5]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -528,7 +606,7 @@ func (x *Outcome) String() string {
 func (*Outcome) ProtoMessage() {}
 
 func (x *Outcome) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[5]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -541,7 +619,7 @@ func (x *Outcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outcome.ProtoReflect.Descriptor instead.
 func (*Outcome) Descriptor() ([]byte, []int) {
-	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{5}
+	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Outcome) GetKind() OutcomeKind {
@@ -616,7 +694,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[6]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -628,7 +706,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[6]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -641,7 +719,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{6}
+	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SendRequest) GetDelivery() *Delivery {
@@ -660,7 +738,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[7]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +750,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[7]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,7 +763,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{7}
+	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SendResponse) GetOutcome() *Outcome {
@@ -704,7 +782,7 @@ type SendBatchRequest struct {
 
 func (x *SendBatchRequest) Reset() {
 	*x = SendBatchRequest{}
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[8]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -716,7 +794,7 @@ func (x *SendBatchRequest) String() string {
 func (*SendBatchRequest) ProtoMessage() {}
 
 func (x *SendBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[8]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -729,7 +807,7 @@ func (x *SendBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendBatchRequest.ProtoReflect.Descriptor instead.
 func (*SendBatchRequest) Descriptor() ([]byte, []int) {
-	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{8}
+	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SendBatchRequest) GetDeliveries() []*Delivery {
@@ -749,7 +827,7 @@ type SendBatchResponse struct {
 
 func (x *SendBatchResponse) Reset() {
 	*x = SendBatchResponse{}
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[9]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -761,7 +839,7 @@ func (x *SendBatchResponse) String() string {
 func (*SendBatchResponse) ProtoMessage() {}
 
 func (x *SendBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[9]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -774,7 +852,7 @@ func (x *SendBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendBatchResponse.ProtoReflect.Descriptor instead.
 func (*SendBatchResponse) Descriptor() ([]byte, []int) {
-	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{9}
+	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SendBatchResponse) GetOutcomes() []*Outcome {
@@ -795,7 +873,7 @@ type ParseReceiptRequest struct {
 
 func (x *ParseReceiptRequest) Reset() {
 	*x = ParseReceiptRequest{}
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[10]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +885,7 @@ func (x *ParseReceiptRequest) String() string {
 func (*ParseReceiptRequest) ProtoMessage() {}
 
 func (x *ParseReceiptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[10]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +898,7 @@ func (x *ParseReceiptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParseReceiptRequest.ProtoReflect.Descriptor instead.
 func (*ParseReceiptRequest) Descriptor() ([]byte, []int) {
-	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{10}
+	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ParseReceiptRequest) GetChannelId() string {
@@ -856,7 +934,7 @@ type ParsedReceipt struct {
 
 func (x *ParsedReceipt) Reset() {
 	*x = ParsedReceipt{}
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[11]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -868,7 +946,7 @@ func (x *ParsedReceipt) String() string {
 func (*ParsedReceipt) ProtoMessage() {}
 
 func (x *ParsedReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[11]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -881,7 +959,7 @@ func (x *ParsedReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParsedReceipt.ProtoReflect.Descriptor instead.
 func (*ParsedReceipt) Descriptor() ([]byte, []int) {
-	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{11}
+	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ParsedReceipt) GetDeliveryId() string {
@@ -921,7 +999,7 @@ type ParseReceiptResponse struct {
 
 func (x *ParseReceiptResponse) Reset() {
 	*x = ParseReceiptResponse{}
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[12]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -933,7 +1011,7 @@ func (x *ParseReceiptResponse) String() string {
 func (*ParseReceiptResponse) ProtoMessage() {}
 
 func (x *ParseReceiptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[12]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -946,7 +1024,7 @@ func (x *ParseReceiptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParseReceiptResponse.ProtoReflect.Descriptor instead.
 func (*ParseReceiptResponse) Descriptor() ([]byte, []int) {
-	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{12}
+	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ParseReceiptResponse) GetReceipts() []*ParsedReceipt {
@@ -964,7 +1042,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[13]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -976,7 +1054,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[13]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -989,7 +1067,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{13}
+	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{14}
 }
 
 type HealthResponse struct {
@@ -1002,7 +1080,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[14]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1014,7 +1092,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[14]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1027,7 +1105,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{14}
+	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *HealthResponse) GetOk() bool {
@@ -1063,7 +1141,7 @@ const file_callgate_plugin_v1_sender_proto_rawDesc = "" +
 	"\n" +
 	"Attachment\x12\x1b\n" +
 	"\tfile_name\x18\x01 \x01(\tR\bfileName\x12\x10\n" +
-	"\x03url\x18\x02 \x01(\tR\x03url\"\xb4\x06\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\"\xe8\x06\n" +
 	"\bDelivery\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1d\n" +
@@ -1084,7 +1162,8 @@ const file_callgate_plugin_v1_sender_proto_rawDesc = "" +
 	"\ttimestamp\x18\x0f \x01(\x03R\ttimestamp\x12\x1d\n" +
 	"\n" +
 	"timeout_ms\x18\x10 \x01(\x03R\ttimeoutMs\x12\x12\n" +
-	"\x04sign\x18\x11 \x01(\tR\x04sign\x1a:\n" +
+	"\x04sign\x18\x11 \x01(\tR\x04sign\x122\n" +
+	"\x06oauth2\x18\x12 \x01(\v2\x1a.callgate.plugin.v1.OAuth2R\x06oauth2\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a8\n" +
@@ -1094,7 +1173,12 @@ const file_callgate_plugin_v1_sender_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd7\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"}\n" +
+	"\x06OAuth2\x12\x1b\n" +
+	"\ttoken_url\x18\x01 \x01(\tR\btokenUrl\x12\x1b\n" +
+	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12#\n" +
+	"\rclient_secret\x18\x03 \x01(\tR\fclientSecret\x12\x14\n" +
+	"\x05scope\x18\x04 \x01(\tR\x05scope\"\xd7\x03\n" +
 	"\aOutcome\x123\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1f.callgate.plugin.v1.OutcomeKindR\x04kind\x12\x1f\n" +
 	"\vstatus_code\x18\x02 \x01(\x05R\n" +
@@ -1165,7 +1249,7 @@ func file_callgate_plugin_v1_sender_proto_rawDescGZIP() []byte {
 }
 
 var file_callgate_plugin_v1_sender_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_callgate_plugin_v1_sender_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_callgate_plugin_v1_sender_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_callgate_plugin_v1_sender_proto_goTypes = []any{
 	(OutcomeKind)(0),             // 0: callgate.plugin.v1.OutcomeKind
 	(*DescribeRequest)(nil),      // 1: callgate.plugin.v1.DescribeRequest
@@ -1173,51 +1257,53 @@ var file_callgate_plugin_v1_sender_proto_goTypes = []any{
 	(*DescribeResponse)(nil),     // 3: callgate.plugin.v1.DescribeResponse
 	(*Attachment)(nil),           // 4: callgate.plugin.v1.Attachment
 	(*Delivery)(nil),             // 5: callgate.plugin.v1.Delivery
-	(*Outcome)(nil),              // 6: callgate.plugin.v1.Outcome
-	(*SendRequest)(nil),          // 7: callgate.plugin.v1.SendRequest
-	(*SendResponse)(nil),         // 8: callgate.plugin.v1.SendResponse
-	(*SendBatchRequest)(nil),     // 9: callgate.plugin.v1.SendBatchRequest
-	(*SendBatchResponse)(nil),    // 10: callgate.plugin.v1.SendBatchResponse
-	(*ParseReceiptRequest)(nil),  // 11: callgate.plugin.v1.ParseReceiptRequest
-	(*ParsedReceipt)(nil),        // 12: callgate.plugin.v1.ParsedReceipt
-	(*ParseReceiptResponse)(nil), // 13: callgate.plugin.v1.ParseReceiptResponse
-	(*HealthRequest)(nil),        // 14: callgate.plugin.v1.HealthRequest
-	(*HealthResponse)(nil),       // 15: callgate.plugin.v1.HealthResponse
-	nil,                          // 16: callgate.plugin.v1.Delivery.HeadersEntry
-	nil,                          // 17: callgate.plugin.v1.Delivery.QueryEntry
-	nil,                          // 18: callgate.plugin.v1.Delivery.SettingsEntry
-	nil,                          // 19: callgate.plugin.v1.Outcome.ResponseHeadersEntry
-	nil,                          // 20: callgate.plugin.v1.ParseReceiptRequest.HeadersEntry
+	(*OAuth2)(nil),               // 6: callgate.plugin.v1.OAuth2
+	(*Outcome)(nil),              // 7: callgate.plugin.v1.Outcome
+	(*SendRequest)(nil),          // 8: callgate.plugin.v1.SendRequest
+	(*SendResponse)(nil),         // 9: callgate.plugin.v1.SendResponse
+	(*SendBatchRequest)(nil),     // 10: callgate.plugin.v1.SendBatchRequest
+	(*SendBatchResponse)(nil),    // 11: callgate.plugin.v1.SendBatchResponse
+	(*ParseReceiptRequest)(nil),  // 12: callgate.plugin.v1.ParseReceiptRequest
+	(*ParsedReceipt)(nil),        // 13: callgate.plugin.v1.ParsedReceipt
+	(*ParseReceiptResponse)(nil), // 14: callgate.plugin.v1.ParseReceiptResponse
+	(*HealthRequest)(nil),        // 15: callgate.plugin.v1.HealthRequest
+	(*HealthResponse)(nil),       // 16: callgate.plugin.v1.HealthResponse
+	nil,                          // 17: callgate.plugin.v1.Delivery.HeadersEntry
+	nil,                          // 18: callgate.plugin.v1.Delivery.QueryEntry
+	nil,                          // 19: callgate.plugin.v1.Delivery.SettingsEntry
+	nil,                          // 20: callgate.plugin.v1.Outcome.ResponseHeadersEntry
+	nil,                          // 21: callgate.plugin.v1.ParseReceiptRequest.HeadersEntry
 }
 var file_callgate_plugin_v1_sender_proto_depIdxs = []int32{
 	2,  // 0: callgate.plugin.v1.DescribeResponse.settings:type_name -> callgate.plugin.v1.SettingSpec
-	16, // 1: callgate.plugin.v1.Delivery.headers:type_name -> callgate.plugin.v1.Delivery.HeadersEntry
-	17, // 2: callgate.plugin.v1.Delivery.query:type_name -> callgate.plugin.v1.Delivery.QueryEntry
+	17, // 1: callgate.plugin.v1.Delivery.headers:type_name -> callgate.plugin.v1.Delivery.HeadersEntry
+	18, // 2: callgate.plugin.v1.Delivery.query:type_name -> callgate.plugin.v1.Delivery.QueryEntry
 	4,  // 3: callgate.plugin.v1.Delivery.attachments:type_name -> callgate.plugin.v1.Attachment
-	18, // 4: callgate.plugin.v1.Delivery.settings:type_name -> callgate.plugin.v1.Delivery.SettingsEntry
-	0,  // 5: callgate.plugin.v1.Outcome.kind:type_name -> callgate.plugin.v1.OutcomeKind
-	19, // 6: callgate.plugin.v1.Outcome.response_headers:type_name -> callgate.plugin.v1.Outcome.ResponseHeadersEntry
-	5,  // 7: callgate.plugin.v1.SendRequest.delivery:type_name -> callgate.plugin.v1.Delivery
-	6,  // 8: callgate.plugin.v1.SendResponse.outcome:type_name -> callgate.plugin.v1.Outcome
-	5,  // 9: callgate.plugin.v1.SendBatchRequest.deliveries:type_name -> callgate.plugin.v1.Delivery
-	6,  // 10: callgate.plugin.v1.SendBatchResponse.outcomes:type_name -> callgate.plugin.v1.Outcome
-	20, // 11: callgate.plugin.v1.ParseReceiptRequest.headers:type_name -> callgate.plugin.v1.ParseReceiptRequest.HeadersEntry
-	12, // 12: callgate.plugin.v1.ParseReceiptResponse.receipts:type_name -> callgate.plugin.v1.ParsedReceipt
-	1,  // 13: callgate.plugin.v1.Sender.Describe:input_type -> callgate.plugin.v1.DescribeRequest
-	7,  // 14: callgate.plugin.v1.Sender.Send:input_type -> callgate.plugin.v1.SendRequest
-	9,  // 15: callgate.plugin.v1.Sender.SendBatch:input_type -> callgate.plugin.v1.SendBatchRequest
-	11, // 16: callgate.plugin.v1.Sender.ParseReceipt:input_type -> callgate.plugin.v1.ParseReceiptRequest
-	14, // 17: callgate.plugin.v1.Sender.Health:input_type -> callgate.plugin.v1.HealthRequest
-	3,  // 18: callgate.plugin.v1.Sender.Describe:output_type -> callgate.plugin.v1.DescribeResponse
-	8,  // 19: callgate.plugin.v1.Sender.Send:output_type -> callgate.plugin.v1.SendResponse
-	10, // 20: callgate.plugin.v1.Sender.SendBatch:output_type -> callgate.plugin.v1.SendBatchResponse
-	13, // 21: callgate.plugin.v1.Sender.ParseReceipt:output_type -> callgate.plugin.v1.ParseReceiptResponse
-	15, // 22: callgate.plugin.v1.Sender.Health:output_type -> callgate.plugin.v1.HealthResponse
-	18, // [18:23] is the sub-list for method output_type
-	13, // [13:18] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	19, // 4: callgate.plugin.v1.Delivery.settings:type_name -> callgate.plugin.v1.Delivery.SettingsEntry
+	6,  // 5: callgate.plugin.v1.Delivery.oauth2:type_name -> callgate.plugin.v1.OAuth2
+	0,  // 6: callgate.plugin.v1.Outcome.kind:type_name -> callgate.plugin.v1.OutcomeKind
+	20, // 7: callgate.plugin.v1.Outcome.response_headers:type_name -> callgate.plugin.v1.Outcome.ResponseHeadersEntry
+	5,  // 8: callgate.plugin.v1.SendRequest.delivery:type_name -> callgate.plugin.v1.Delivery
+	7,  // 9: callgate.plugin.v1.SendResponse.outcome:type_name -> callgate.plugin.v1.Outcome
+	5,  // 10: callgate.plugin.v1.SendBatchRequest.deliveries:type_name -> callgate.plugin.v1.Delivery
+	7,  // 11: callgate.plugin.v1.SendBatchResponse.outcomes:type_name -> callgate.plugin.v1.Outcome
+	21, // 12: callgate.plugin.v1.ParseReceiptRequest.headers:type_name -> callgate.plugin.v1.ParseReceiptRequest.HeadersEntry
+	13, // 13: callgate.plugin.v1.ParseReceiptResponse.receipts:type_name -> callgate.plugin.v1.ParsedReceipt
+	1,  // 14: callgate.plugin.v1.Sender.Describe:input_type -> callgate.plugin.v1.DescribeRequest
+	8,  // 15: callgate.plugin.v1.Sender.Send:input_type -> callgate.plugin.v1.SendRequest
+	10, // 16: callgate.plugin.v1.Sender.SendBatch:input_type -> callgate.plugin.v1.SendBatchRequest
+	12, // 17: callgate.plugin.v1.Sender.ParseReceipt:input_type -> callgate.plugin.v1.ParseReceiptRequest
+	15, // 18: callgate.plugin.v1.Sender.Health:input_type -> callgate.plugin.v1.HealthRequest
+	3,  // 19: callgate.plugin.v1.Sender.Describe:output_type -> callgate.plugin.v1.DescribeResponse
+	9,  // 20: callgate.plugin.v1.Sender.Send:output_type -> callgate.plugin.v1.SendResponse
+	11, // 21: callgate.plugin.v1.Sender.SendBatch:output_type -> callgate.plugin.v1.SendBatchResponse
+	14, // 22: callgate.plugin.v1.Sender.ParseReceipt:output_type -> callgate.plugin.v1.ParseReceiptResponse
+	16, // 23: callgate.plugin.v1.Sender.Health:output_type -> callgate.plugin.v1.HealthResponse
+	19, // [19:24] is the sub-list for method output_type
+	14, // [14:19] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_callgate_plugin_v1_sender_proto_init() }
@@ -1231,7 +1317,7 @@ func file_callgate_plugin_v1_sender_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_callgate_plugin_v1_sender_proto_rawDesc), len(file_callgate_plugin_v1_sender_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
