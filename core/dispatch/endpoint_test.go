@@ -36,6 +36,7 @@ func TestCircuitBreaker(t *testing.T) {
 	r := e.start(t, s, dispatch.Options{
 		Schedule: []time.Duration{20 * time.Millisecond, 20 * time.Millisecond, 20 * time.Millisecond}, NoJitter: true,
 		BreakerThreshold: 3, BreakerCooldown: 300 * time.Millisecond,
+		Workers: 1, // sends admitted before the circuit opened would all go out
 	})
 	r.Notify(ds)
 	e.waitStatus(t, ds[8].ID, store.StatusSucceeded) // the other endpoint is not held up

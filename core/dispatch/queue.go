@@ -23,6 +23,9 @@ type item struct {
 	id  string
 	at  time.Time
 	pos int // index in the heap, -1 once popped
+	// again is set when the id is pushed while a worker has it (a retry
+	// asked for right as an attempt ends): it is queued again at done.
+	again time.Time
 }
 
 func newQueue(limit int) *queue {
@@ -35,7 +38,12 @@ func (q *queue) push(id string, at time.Time) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if it, ok := q.index[id]; ok {
-		if it.pos >= 0 && at.Before(it.at) {
+		switch {
+		case it.pos < 0:
+			if it.again.IsZero() || at.Before(it.again) {
+				it.again = at
+			}
+		case at.Before(it.at):
 			it.at = at
 			heap.Fix(&q.items, it.pos)
 			q.signal()
@@ -83,6 +91,13 @@ func (q *queue) popDue(now time.Time, max int) ([]string, time.Time) {
 // done forgets id once its worker is through with it.
 func (q *queue) done(id string) {
 	q.mu.Lock()
+	if it, ok := q.index[id]; ok && it.pos < 0 && !it.again.IsZero() {
+		it.at, it.again = it.again, time.Time{}
+		heap.Push(&q.items, it)
+		q.signal()
+		q.mu.Unlock()
+		return
+	}
 	delete(q.index, id)
 	if q.overflowed {
 		q.signal() // room again for what waits in the store
