@@ -128,6 +128,7 @@ func tenantProto(t store.Tenant) *callgatev1.Tenant {
 		Limits: &callgatev1.TenantLimits{
 			IngestRate: t.Limits.IngestRate, IngestBurst: int32(t.Limits.IngestBurst),
 			ManageRate: t.Limits.ManageRate, ManageBurst: int32(t.Limits.ManageBurst),
+			RuleTimeMs: int32(t.Limits.RuleTimeMs),
 		}}
 }
 
@@ -143,9 +144,13 @@ func (s *TenantService) UpdateTenant(ctx context.Context, req *connect.Request[c
 	if l.GetIngestBurst() < 0 || l.GetManageBurst() < 0 {
 		return nil, apierr.ToConnect(apierr.New(apierr.InvalidParameterValue, "bursts must not be negative"))
 	}
+	if l.GetRuleTimeMs() < 0 || l.GetRuleTimeMs() > 1000 {
+		return nil, apierr.ToConnect(apierr.New(apierr.InvalidParameterValue, "ruleTimeMs must be between 0 and 1000"))
+	}
 	updated, err := s.store.UpdateTenant(ctx, store.Tenant{ID: t.GetId(), Name: t.GetName(), Limits: store.TenantLimits{
 		IngestRate: l.GetIngestRate(), IngestBurst: int(l.GetIngestBurst()),
 		ManageRate: l.GetManageRate(), ManageBurst: int(l.GetManageBurst()),
+		RuleTimeMs: int(l.GetRuleTimeMs()),
 	}})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, apierr.ToConnect(apierr.New(apierr.TenantNotFound, "tenant %q does not exist", t.GetId()))

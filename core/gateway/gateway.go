@@ -102,14 +102,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Gateway, err er
 		return nil, fmt.Errorf("start plugins: %w", err)
 	}
 	g.metrics = metrics.New()
+	g.tenantLimits = &tenantLimits{store: g.store, m: map[string]cachedLimits{}}
 	cacheDir := cfg.RuleCacheDir
 	if cacheDir == "" {
 		cacheDir = filepath.Join(cfg.DataDir, "rule-cache")
 	}
 	g.rules, err = ruleset.New(ctx, g.store, log.With("component", "rules"), ruleset.Options{
-		CacheDir: cacheDir,
-		Builtin:  rules.Builtin(),
-		Metrics:  g.metrics,
+		CacheDir:   cacheDir,
+		Builtin:    rules.Builtin(),
+		Metrics:    g.metrics,
+		TenantTime: g.tenantLimits.ruleTime,
 		Limits: ruleruntime.Limits{
 			Time:        cfg.RuleTimeLimit,
 			MemoryPages: uint32(cfg.RuleMemoryMiB * 16),
@@ -130,7 +132,6 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Gateway, err er
 	})
 	g.registerGauges()
 	g.auth = auth.New(g.store, cfg.AdminToken)
-	g.tenantLimits = &tenantLimits{store: g.store, m: map[string]cachedLimits{}}
 	g.handler = g.routes()
 	return g, nil
 }

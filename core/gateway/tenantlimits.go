@@ -29,6 +29,22 @@ type cachedLimits struct {
 const tenantLimitsTTL = 5 * time.Second
 
 func (t *tenantLimits) lookup(tenantID string, c limits.Class) (limits.Rate, bool) {
+	cl := t.get(tenantID)
+	switch {
+	case c == limits.Ingest && cl.IngestRate != 0:
+		return limits.Rate{PerSecond: cl.IngestRate, Burst: cl.IngestBurst}, true
+	case c == limits.Manage && cl.ManageRate != 0:
+		return limits.Rate{PerSecond: cl.ManageRate, Burst: cl.ManageBurst}, true
+	}
+	return limits.Rate{}, false
+}
+
+// ruleTime is the tenant's own time limit per rule call, 0 for none.
+func (t *tenantLimits) ruleTime(tenantID string) time.Duration {
+	return time.Duration(t.get(tenantID).RuleTimeMs) * time.Millisecond
+}
+
+func (t *tenantLimits) get(tenantID string) store.TenantLimits {
 	t.mu.Lock()
 	cl, ok := t.m[tenantID]
 	t.mu.Unlock()
@@ -37,20 +53,14 @@ func (t *tenantLimits) lookup(tenantID string, c limits.Class) (limits.Rate, boo
 		tn, err := t.store.GetTenant(ctx, tenantID)
 		cancel()
 		if err != nil {
-			return limits.Rate{}, false // the gateway's limits apply
+			return store.TenantLimits{} // the gateway's limits apply
 		}
 		cl = cachedLimits{l: tn.Limits, at: time.Now()}
 		t.mu.Lock()
 		t.m[tenantID] = cl
 		t.mu.Unlock()
 	}
-	switch {
-	case c == limits.Ingest && cl.l.IngestRate != 0:
-		return limits.Rate{PerSecond: cl.l.IngestRate, Burst: cl.l.IngestBurst}, true
-	case c == limits.Manage && cl.l.ManageRate != 0:
-		return limits.Rate{PerSecond: cl.l.ManageRate, Burst: cl.l.ManageBurst}, true
-	}
-	return limits.Rate{}, false
+	return cl.l
 }
 
 // Forget drops what is remembered of a tenant's limits.

@@ -43,6 +43,18 @@ func TestTenantOwnLimits(t *testing.T) {
 			t.Fatalf("call %d without a limit: %d", i, got)
 		}
 	}
+	// A rule time limit of the tenant's own, bounded.
+	if s, b := post(t, c, r.base+"/callgate.v1.TenantService/UpdateTenant", "dev-admin-token",
+		`{"tenant":{"id":"demo","limits":{"ruleTimeMs":20}}}`); s != 200 || !strings.Contains(b, `"ruleTimeMs":20`) {
+		t.Errorf("rule time limit: %d %s", s, b)
+	}
+	if s, _ := post(t, c, r.base+"/callgate.v1.TenantService/UpdateTenant", "dev-admin-token",
+		`{"tenant":{"id":"demo","limits":{"ruleTimeMs":5000}}}`); s != 400 {
+		t.Errorf("a 5 s rule time limit: %d, want 400", s)
+	}
+	if s, b := post(t, c, r.base+"/demo/message/v1/callbacks", "demo-secret", `{"content":"x"}`); s != 400 || !strings.Contains(b, "NoCallbackConfig") {
+		t.Errorf("callback under the tenant's rule limit: %d %s", s, b)
+	}
 	if s, _ := post(t, c, r.base+"/callgate.v1.TenantService/UpdateTenant", "dev-admin-token", `{"tenant":{"id":"nobody"}}`); s != 404 {
 		t.Errorf("update unknown tenant: %d", s)
 	}

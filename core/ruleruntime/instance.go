@@ -131,16 +131,21 @@ func (in *instance) prepare(budget int64, limit time.Duration) {
 func (in *instance) call(ctx context.Context, fn api.Function, input []byte) (Result, error) {
 	r := in.rule
 	start := time.Now()
-	in.prepare(r.fuel, r.lim.Time)
+	lim, fuel := r.lim, r.fuel
+	if d, ok := ctx.Value(timeKey{}).(time.Duration); ok && d > 0 && d != lim.Time {
+		// A tenant with a time limit of its own: the budget follows it.
+		lim.Time, fuel = d, fuelFor(d, r.rt.fuelPerMS())
+	}
+	in.prepare(fuel, lim.Time)
 	var out []byte
 	var err error
 	if r.rt.tune.closeOnContextDone {
 		// wazero interrupts the call itself when ctx is done (benchmarks).
-		cctx, cancel := context.WithTimeout(ctx, r.lim.Time)
+		cctx, cancel := context.WithTimeout(ctx, lim.Time)
 		out, err = in.exchange(cctx, fn, input)
 		cancel()
 	} else {
-		deadline := start.Add(r.lim.backstop())
+		deadline := start.Add(lim.backstop())
 		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 			deadline = d
 		}

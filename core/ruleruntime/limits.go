@@ -1,6 +1,7 @@
 package ruleruntime
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"time"
@@ -106,4 +107,13 @@ func (l Limits) backstop() time.Duration {
 // initTime returns the time an instance's initialization may take.
 func (l Limits) initTime() time.Duration {
 	return max(minInitTime, initTimeFactor*l.Time)
+}
+
+type timeKey struct{}
+
+// WithTime returns ctx carrying a time limit for the rule calls made with
+// it, in place of the rule's own (a tenant's limit). The fuel budget
+// follows the time. Zero or negative keeps the rule's limit.
+func WithTime(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, timeKey{}, d)
 }

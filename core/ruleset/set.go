@@ -45,6 +45,9 @@ type Options struct {
 	// Builtin are the rules every tenant may use, by code.
 	Builtin map[string][]byte
 	Metrics *metrics.Metrics
+	// TenantTime, when set, gives a tenant's own time limit per rule call
+	// (0: the rule's).
+	TenantTime func(tenantID string) time.Duration
 }
 
 // Set is the rules of every tenant. It is safe for concurrent use.
@@ -255,6 +258,7 @@ func (s *Set) resolve(ctx context.Context, tenantID, code string) (resolved, err
 
 // Route implements route.Router.
 func (s *Set) Route(ctx context.Context, in route.Input) (route.Decision, error) {
+	ctx = s.tenantTime(ctx, in.TenantID)
 	res, err := s.resolve(ctx, in.TenantID, in.Rule)
 	if err != nil {
 		return route.Decision{}, err
@@ -322,6 +326,7 @@ func ruleFailure(code string, err error) error {
 // Classify implements the dispatcher's Classifier: the delivery's rule
 // judges the receiver's answer, when it exports classify.
 func (s *Set) Classify(ctx context.Context, d store.Delivery, out *pluginv1.Outcome) (pluginv1.OutcomeKind, string, bool, error) {
+	ctx = s.tenantTime(ctx, d.TenantID)
 	res, err := s.resolve(ctx, d.TenantID, d.Rule)
 	if err != nil || !res.rule.HasClassify() {
 		return 0, "", false, nil // a rule deleted since keeps no say
@@ -363,6 +368,7 @@ type TestResult struct {
 // anything. A failing rule is reported in err (an *apierr.Error) with
 // whatever it logged.
 func (s *Set) Test(ctx context.Context, in route.Input) (TestResult, error) {
+	ctx = s.tenantTime(ctx, in.TenantID)
 	res, err := s.resolve(ctx, in.TenantID, in.Rule)
 	if err != nil {
 		return TestResult{}, err
@@ -447,6 +453,17 @@ func (s *Set) closeAll(ls []*lazyRule) {
 			}
 		}()
 	}
+}
+
+// tenantTime puts the tenant's own rule time limit, if any, in ctx.
+func (s *Set) tenantTime(ctx context.Context, tenantID string) context.Context {
+	if s.opts.TenantTime == nil {
+		return ctx
+	}
+	if d := s.opts.TenantTime(tenantID); d > 0 {
+		return ruleruntime.WithTime(ctx, d)
+	}
+	return ctx
 }
 
 // forget drops a failed entry so that the next use starts afresh.

@@ -29,6 +29,7 @@ type TenantLimits struct {
 	IngestBurst int     `json:"ingestBurst,omitempty"`
 	ManageRate  float64 `json:"manageRate,omitempty"`
 	ManageBurst int     `json:"manageBurst,omitempty"`
+	RuleTimeMs  int     `json:"ruleTimeMs,omitempty"`
 }
 
 // AppKey is a tenant's credential. Only a hash of its secret is stored.

@@ -94,11 +94,15 @@ func (x *Tenant) GetLimits() *TenantLimits {
 // TenantLimits override the gateway's rate limits for one tenant. A rate
 // of 0 takes the gateway's; a negative rate means no limit.
 type TenantLimits struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	IngestRate    float64                `protobuf:"fixed64,1,opt,name=ingest_rate,json=ingestRate,proto3" json:"ingest_rate,omitempty"`
-	IngestBurst   int32                  `protobuf:"varint,2,opt,name=ingest_burst,json=ingestBurst,proto3" json:"ingest_burst,omitempty"`
-	ManageRate    float64                `protobuf:"fixed64,3,opt,name=manage_rate,json=manageRate,proto3" json:"manage_rate,omitempty"`
-	ManageBurst   int32                  `protobuf:"varint,4,opt,name=manage_burst,json=manageBurst,proto3" json:"manage_burst,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	IngestRate  float64                `protobuf:"fixed64,1,opt,name=ingest_rate,json=ingestRate,proto3" json:"ingest_rate,omitempty"`
+	IngestBurst int32                  `protobuf:"varint,2,opt,name=ingest_burst,json=ingestBurst,proto3" json:"ingest_burst,omitempty"`
+	ManageRate  float64                `protobuf:"fixed64,3,opt,name=manage_rate,json=manageRate,proto3" json:"manage_rate,omitempty"`
+	ManageBurst int32                  `protobuf:"varint,4,opt,name=manage_burst,json=manageBurst,proto3" json:"manage_burst,omitempty"`
+	// Time limit of one rule call for this tenant, in milliseconds (at most
+	// 1000; 0 takes the gateway's). Memory and output limits are the
+	// gateway's.
+	RuleTimeMs    int32 `protobuf:"varint,5,opt,name=rule_time_ms,json=ruleTimeMs,proto3" json:"rule_time_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -157,6 +161,13 @@ func (x *TenantLimits) GetManageRate() float64 {
 func (x *TenantLimits) GetManageBurst() int32 {
 	if x != nil {
 		return x.ManageBurst
+	}
+	return 0
+}
+
+func (x *TenantLimits) GetRuleTimeMs() int32 {
+	if x != nil {
+		return x.RuleTimeMs
 	}
 	return 0
 }
@@ -761,14 +772,16 @@ const file_callgate_v1_tenant_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12;\n" +
 	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x121\n" +
-	"\x06limits\x18\x04 \x01(\v2\x19.callgate.v1.TenantLimitsR\x06limits\"\x96\x01\n" +
+	"\x06limits\x18\x04 \x01(\v2\x19.callgate.v1.TenantLimitsR\x06limits\"\xb8\x01\n" +
 	"\fTenantLimits\x12\x1f\n" +
 	"\vingest_rate\x18\x01 \x01(\x01R\n" +
 	"ingestRate\x12!\n" +
 	"\fingest_burst\x18\x02 \x01(\x05R\vingestBurst\x12\x1f\n" +
 	"\vmanage_rate\x18\x03 \x01(\x01R\n" +
 	"manageRate\x12!\n" +
-	"\fmanage_burst\x18\x04 \x01(\x05R\vmanageBurst\"B\n" +
+	"\fmanage_burst\x18\x04 \x01(\x05R\vmanageBurst\x12 \n" +
+	"\frule_time_ms\x18\x05 \x01(\x05R\n" +
+	"ruleTimeMs\"B\n" +
 	"\x13UpdateTenantRequest\x12+\n" +
 	"\x06tenant\x18\x01 \x01(\v2\x13.callgate.v1.TenantR\x06tenant\"C\n" +
 	"\x14UpdateTenantResponse\x12+\n" +
