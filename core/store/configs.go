@@ -43,7 +43,9 @@ type OAuth2 struct {
 	Scope        string `json:"scope,omitempty"`
 }
 
-func (a EndpointAuth) empty() bool { return len(a.Headers) == 0 && a.BasicAuth == "" && a.OAuth2 == nil }
+func (a EndpointAuth) empty() bool {
+	return len(a.Headers) == 0 && a.BasicAuth == "" && a.OAuth2 == nil
+}
 
 // AddCallbackConfig adds a config for a URL the tenant does not have yet;
 // ErrExists when it has.
