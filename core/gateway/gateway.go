@@ -7,12 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"syscall"
 	"time"
 
@@ -126,7 +124,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Gateway, err er
 	g.dispatcher = dispatch.New(g.store, g.host, log.With("component", "dispatch"), dispatch.Options{
 		Workers:     cfg.Workers,
 		SendTimeout: cfg.SendTimeout,
-		Channels:    channelResolver{store: g.store, host: g.host, cfg: &g.cfg},
+		Channels:    newChannelResolver(g.store, g.host, &g.cfg),
 		Metrics:     g.metrics,
 		Classifier:  g.rules,
 	})
@@ -237,43 +235,6 @@ func (p plugins) Plugins() []api.Plugin {
 		out = append(out, api.Plugin{Name: i.Name, Version: i.Version, Healthy: i.Healthy, Settings: i.Settings})
 	}
 	return out
-}
-
-// channelResolver tells the dispatcher which plugin sends a channel and
-// with which settings: the tenant's own channel of that id, else the
-// default channel named after a plugin, with the settings of the
-// gateway's configuration. What only the gateway decides (reaching
-// private networks) is set here and nowhere else.
-type channelResolver struct {
-	store interface {
-		GetChannel(ctx context.Context, tenantID, id string) (store.Channel, error)
-	}
-	host *pluginhost.Host
-	cfg  *Config
-}
-
-func (r channelResolver) Resolve(ctx context.Context, tenantID, id string) (string, map[string]string, error) {
-	var plugin string
-	settings := map[string]string{}
-	c, err := r.store.GetChannel(ctx, tenantID, id)
-	switch {
-	case err == nil:
-		plugin = c.Plugin
-		maps.Copy(settings, c.Settings)
-	case errors.Is(err, store.ErrNotFound):
-		if !slices.ContainsFunc(r.host.Plugins(), func(i pluginhost.Info) bool { return i.Name == id }) {
-			return "", nil, fmt.Errorf("%w: no channel or plugin %q", dispatch.ErrUnknownChannel, id)
-		}
-		plugin = id
-		maps.Copy(settings, r.cfg.Channels[id])
-	default:
-		return "", nil, err
-	}
-	delete(settings, "allow_private_networks")
-	if r.cfg.AllowPrivateNetworks {
-		settings["allow_private_networks"] = "true"
-	}
-	return plugin, settings, nil
 }
 
 // openSecrets loads the master key that seals secrets at rest, making one
