@@ -9,6 +9,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -33,7 +35,20 @@ type Authenticator struct {
 	keys     KeyStore
 	admin    [32]byte
 	hasAdmin bool
+
+	// known remembers secrets that authenticated, by their hash, for
+	// knownTTL: a store read per call was a visible part of ingest. A
+	// revoked key stops working within knownTTL.
+	mu    sync.Mutex
+	known map[[32]byte]knownKey
 }
+
+type knownKey struct {
+	p  Principal
+	at time.Time
+}
+
+const knownTTL = 2 * time.Second
 
 // New returns an Authenticator over keys; adminToken may be empty.
 func New(keys KeyStore, adminToken string) *Authenticator {
@@ -61,6 +76,13 @@ func (a *Authenticator) Tenant(ctx context.Context, h http.Header) (Principal, e
 	if !ok {
 		return Principal{}, apierr.New(apierr.Unauthorized, "missing credentials: send Authorization: Bearer <app secret>")
 	}
+	sum := sha256.Sum256([]byte(secret))
+	a.mu.Lock()
+	kk, ok := a.known[sum]
+	a.mu.Unlock()
+	if ok && time.Since(kk.at) < knownTTL {
+		return kk.p, nil
+	}
 	k, err := a.keys.AppKeyBySecret(ctx, secret)
 	if errors.Is(err, store.ErrNotFound) {
 		return Principal{}, apierr.New(apierr.Unauthorized, "invalid credentials")
@@ -68,7 +90,14 @@ func (a *Authenticator) Tenant(ctx context.Context, h http.Header) (Principal, e
 	if err != nil {
 		return Principal{}, apierr.Internal(err)
 	}
-	return Principal{TenantID: k.TenantID, AppKey: k.Key}, nil
+	p := Principal{TenantID: k.TenantID, AppKey: k.Key}
+	a.mu.Lock()
+	if a.known == nil || len(a.known) > 10_000 {
+		a.known = map[[32]byte]knownKey{} // keys are few; this only bounds a flood
+	}
+	a.known[sum] = knownKey{p: p, at: time.Now()}
+	a.mu.Unlock()
+	return p, nil
 }
 
 // Admin authenticates an operator call.
