@@ -32,7 +32,10 @@ func DecodeAnswer(data []byte) (*Answer, error) {
 	return a, nil
 }
 
-func (s *scanner) input(in *Input) error {
+// object reads a JSON object, or null, member by member: member reads the
+// value of the member it is given and names the field it filled ("" for
+// one it skipped), so that an error says where it is.
+func (s *scanner) object(member func(name []byte) (field string, err error)) error {
 	if isNull, err := s.null(); isNull || err != nil {
 		return err
 	}
@@ -44,71 +47,65 @@ func (s *scanner) input(in *Input) error {
 		if err != nil || !ok {
 			return err
 		}
-		var field string
-		switch string(name) {
-		case "abi":
-			field = "abi"
-			var v int64
-			v, err = s.integer()
-			in.ABI = int(v)
-		case "tenantId":
-			field = "tenantId"
-			in.TenantID, err = s.str()
-		case "messageId":
-			field = "messageId"
-			in.MessageID, err = s.str()
-		case "rule":
-			field = "rule"
-			in.Rule, err = s.str()
-		case "content":
-			field = "content"
-			in.Content, err = s.str()
-		case "properties":
-			field = "properties"
-			in.Properties = Properties{}
-			err = s.properties(&in.Properties)
-		case "configs":
-			field = "configs"
-			in.Configs, err = s.configs()
-		default:
-			err = s.skip()
-		}
-		if err != nil {
+		if field, err := member(name); err != nil {
 			return inField(err, field)
 		}
 	}
 }
 
-func (s *scanner) properties(p *Properties) error {
-	if isNull, err := s.null(); isNull || err != nil {
-		return err
-	}
-	if err := s.enter('{', "an object"); err != nil {
-		return err
-	}
-	for n := 0; ; n++ {
-		name, ok, err := s.nextMember(n)
-		if err != nil || !ok {
-			return err
+// integerInto reads an integer into *dst.
+func (s *scanner) integerInto(dst *int) error {
+	v, err := s.integer()
+	*dst = int(v)
+	return err
+}
+
+func (s *scanner) input(in *Input) error {
+	return s.object(func(name []byte) (string, error) {
+		switch string(name) {
+		case "abi":
+			return "abi", s.integerInto(&in.ABI)
+		case "tenantId":
+			return s.strInto("tenantId", &in.TenantID)
+		case "messageId":
+			return s.strInto("messageId", &in.MessageID)
+		case "rule":
+			return s.strInto("rule", &in.Rule)
+		case "content":
+			return s.strInto("content", &in.Content)
+		case "properties":
+			in.Properties = Properties{}
+			return "properties", s.properties(&in.Properties)
+		case "configs":
+			var err error
+			in.Configs, err = s.configs()
+			return "configs", err
 		}
-		var field string
+		return "", s.skip()
+	})
+}
+
+// strInto reads a string into *dst and names the field.
+func (s *scanner) strInto(field string, dst *string) (string, error) {
+	var err error
+	*dst, err = s.str()
+	return field, err
+}
+
+func (s *scanner) properties(p *Properties) error {
+	return s.object(func(name []byte) (string, error) {
 		switch string(name) {
 		case "appKey":
-			field = "appKey"
-			p.AppKey, err = s.str()
+			return s.strInto("appKey", &p.AppKey)
 		case "rule":
-			field = "rule"
-			p.Rule, err = s.str()
+			return s.strInto("rule", &p.Rule)
 		case "ext":
-			field = "ext"
+			var err error
 			p.Ext, err = s.stringMap()
-		default:
-			err = s.skip()
+			return "ext", err
 		}
-		if err != nil {
-			return inField(err, field)
-		}
-	}
+		return "", s.skip()
+	})
 }
 
 func (s *scanner) configs() ([]Config, error) {
@@ -133,78 +130,40 @@ func (s *scanner) configs() ([]Config, error) {
 }
 
 func (s *scanner) config(c *Config) error {
-	if isNull, err := s.null(); isNull || err != nil {
-		return err
-	}
-	if err := s.enter('{', "an object"); err != nil {
-		return err
-	}
-	for n := 0; ; n++ {
-		name, ok, err := s.nextMember(n)
-		if err != nil || !ok {
-			return err
-		}
-		var field string
+	return s.object(func(name []byte) (string, error) {
+		var err error
 		switch string(name) {
 		case "id":
-			field = "id"
-			c.ID, err = s.str()
+			return s.strInto("id", &c.ID)
 		case "url":
-			field = "url"
-			c.URL, err = s.str()
+			return s.strInto("url", &c.URL)
 		case "hasKey":
-			field = "hasKey"
 			c.HasKey, err = s.boolean()
+			return "hasKey", err
 		case "hasToken":
-			field = "hasToken"
 			c.HasToken, err = s.boolean()
-		default:
-			err = s.skip()
+			return "hasToken", err
 		}
-		if err != nil {
-			return inField(err, field)
-		}
-	}
+		return "", s.skip()
+	})
 }
 
 func (s *scanner) answer(a *Answer) error {
-	if isNull, err := s.null(); isNull || err != nil {
-		return err
-	}
-	if err := s.enter('{', "an object"); err != nil {
-		return err
-	}
-	for n := 0; ; n++ {
-		name, ok, err := s.nextMember(n)
-		if err != nil || !ok {
-			return err
-		}
-		var field string
+	return s.object(func(name []byte) (string, error) {
 		switch string(name) {
 		case "abi":
-			field = "abi"
-			var v int64
-			v, err = s.integer()
-			a.ABI = int(v)
+			return "abi", s.integerInto(&a.ABI)
 		case "channel":
-			field = "channel"
-			a.Channel, err = s.str()
+			return s.strInto("channel", &a.Channel)
 		case "statusCode":
-			field = "statusCode"
-			var v int64
-			v, err = s.integer()
-			a.StatusCode = int(v)
+			return "statusCode", s.integerInto(&a.StatusCode)
 		case "headers":
-			field = "headers"
+			var err error
 			a.Headers, err = s.stringMap()
+			return "headers", err
 		case "body":
-			field = "body"
-			a.Body, err = s.str()
-		default:
-			err = s.skip()
+			return s.strInto("body", &a.Body)
 		}
-		if err != nil {
-			return inField(err, field)
-		}
-	}
+		return "", s.skip()
+	})
 }
