@@ -13,6 +13,7 @@ import (
 
 	"github.com/callgate/callgate/core/apierr"
 	"github.com/callgate/callgate/core/auth"
+	"github.com/callgate/callgate/core/ingest"
 	"github.com/callgate/callgate/core/reqid"
 	"github.com/callgate/callgate/core/route"
 	"github.com/callgate/callgate/core/ruleset"
@@ -28,7 +29,7 @@ type RuleStore interface {
 	ActiveRules(ctx context.Context, tenantID string) ([]store.RuleVersion, error)
 	ActivateRule(ctx context.Context, tenantID, code string, version int) (store.RuleVersion, error)
 	DeleteRule(ctx context.Context, tenantID, code string) error
-	ListCallbackConfigs(ctx context.Context, tenantID string) ([]store.CallbackConfig, error)
+	ConfigRefs(ctx context.Context, tenantID string) ([]store.ConfigRef, error)
 }
 
 // Rules is what RuleService needs of the rule set.
@@ -68,18 +69,14 @@ func checkCode(code string) error {
 
 // input builds what a rule sees of a callback for this tenant.
 func (s *RuleService) input(ctx context.Context, p auth.Principal, code string, cb *callgatev1.TestCallback) (route.Input, error) {
-	cs, err := s.store.ListCallbackConfigs(ctx, p.TenantID)
+	refs, err := s.store.ConfigRefs(ctx, p.TenantID)
 	if err != nil {
 		return route.Input{}, apierr.Internal(err)
 	}
-	in := route.Input{
+	return route.Input{
 		TenantID: p.TenantID, MessageID: store.NewID("msg"), Rule: code, AppKey: p.AppKey,
-		Content: cb.GetContent(), Ext: cb.GetProperties().GetExt(),
-	}
-	for _, c := range cs {
-		in.Configs = append(in.Configs, route.Config{ID: c.ID, URL: c.URL, HasKey: c.Key != "", HasToken: c.Token != ""})
-	}
-	return in, nil
+		Content: cb.GetContent(), Ext: cb.GetProperties().GetExt(), Configs: ingest.RouteConfigs(refs),
+	}, nil
 }
 
 // PutRule accepts a new version after compiling it and running it once.

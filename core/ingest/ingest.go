@@ -26,7 +26,7 @@ import (
 // Store is what ingest needs of the store.
 type Store interface {
 	GetTenant(ctx context.Context, id string) (store.Tenant, error)
-	ListCallbackConfigs(ctx context.Context, tenantID string) ([]store.CallbackConfig, error)
+	ConfigRefs(ctx context.Context, tenantID string) ([]store.ConfigRef, error)
 	InsertMessage(ctx context.Context, m store.Message, ds []store.Delivery) (store.Message, []store.Delivery, bool, error)
 	AddReceipt(ctx context.Context, tenantID string, r store.Receipt) (store.Receipt, error)
 }
@@ -121,7 +121,7 @@ func (s *Service) submit(ctx context.Context, p auth.Principal, cb Callback) (Ac
 	if len(cb.IdempotencyKey) > 255 {
 		return Accepted{}, apierr.New(apierr.InvalidParameterValue, "the idempotency key is longer than 255 characters")
 	}
-	configs, err := s.store.ListCallbackConfigs(ctx, p.TenantID)
+	configs, err := s.store.ConfigRefs(ctx, p.TenantID)
 	if err != nil {
 		return Accepted{}, apierr.Internal(err)
 	}
@@ -143,13 +143,7 @@ func (s *Service) submit(ctx context.Context, p auth.Principal, cb Callback) (Ac
 		Content:   cb.Content,
 		AppKey:    p.AppKey,
 		Ext:       cb.Ext,
-		Configs:   make([]route.Config, 0, len(configs)),
-	}
-	for _, c := range configs {
-		if c.Disabled {
-			continue // its receiver is gone or failing for days: rules do not see it
-		}
-		in.Configs = append(in.Configs, route.Config{ID: c.ID, URL: c.URL, HasKey: c.Key != "", HasToken: c.Token != ""})
+		Configs:   RouteConfigs(configs),
 	}
 	deliveries, err := s.decide(ctx, in)
 	if err != nil {
@@ -315,4 +309,16 @@ func attachments(as []route.Attachment) []store.Attachment {
 func isHTTPURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// RouteConfigs turns a tenant's configs into what its rules see of them.
+// A disabled config (its receiver gone, or failing for days) is left out.
+func RouteConfigs(refs []store.ConfigRef) []route.Config {
+	out := make([]route.Config, 0, len(refs))
+	for _, c := range refs {
+		if !c.Disabled {
+			out = append(out, route.Config{ID: c.ID, URL: c.URL, HasKey: c.HasKey, HasToken: c.HasToken})
+		}
+	}
+	return out
 }

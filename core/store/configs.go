@@ -161,3 +161,33 @@ func (s *Store) GetCallbackConfig(ctx context.Context, tenantID, id string) (Cal
 	}
 	return c, nil
 }
+
+// ConfigRef is what rules see of a config: no secret, only whether one is
+// set. Reading refs opens nothing sealed, so it is cheap enough for every
+// callback.
+type ConfigRef struct {
+	ID       string
+	URL      string
+	HasKey   bool
+	HasToken bool
+	Disabled bool
+}
+
+// ConfigRefs returns the tenant's configs as rules see them, oldest first.
+func (s *Store) ConfigRefs(ctx context.Context, tenantID string) ([]ConfigRef, error) {
+	rows, err := s.query(ctx, `SELECT id, url, callback_key != '', callback_token != '', disabled_at != 0
+		FROM callback_configs WHERE tenant_id = ? ORDER BY created_at, id`, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("list callback configs: %w", err)
+	}
+	defer rows.Close()
+	var out []ConfigRef
+	for rows.Next() {
+		var c ConfigRef
+		if err := rows.Scan(&c.ID, &c.URL, &c.HasKey, &c.HasToken, &c.Disabled); err != nil {
+			return nil, fmt.Errorf("list callback configs: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
