@@ -233,21 +233,13 @@ func (s *Set) resolve(ctx context.Context, tenantID, code string) (resolved, err
 		}
 		return resolved{rule: r}, nil
 	}
-	s.mu.Lock()
-	l, ok := s.compiled[ref.sha]
-	if !ok {
-		version := ref.version
-		l = &lazyRule{name: fmt.Sprintf("%s:%s@%d", tenantID, code, version), sha: ref.sha,
+	version := ref.version
+	l := s.use(ref.sha, func() *lazyRule {
+		return &lazyRule{name: fmt.Sprintf("%s:%s@%d", tenantID, code, version), sha: ref.sha,
 			load: func(ctx context.Context) ([]byte, error) {
 				return s.store.RuleModule(ctx, tenantID, code, version)
 			}}
-		s.compiled[ref.sha] = l
-	}
-	s.tick++
-	l.used = s.tick
-	evicted := s.evictLocked()
-	s.mu.Unlock()
-	s.closeAll(evicted)
+	})
 	r, err := s.compile(ctx, l)
 	if err != nil {
 		s.forget(ref.sha, l) // a failed load or compile is tried again next time
@@ -389,17 +381,7 @@ func (s *Set) Test(ctx context.Context, in route.Input) (TestResult, error) {
 // judges answers. The compiled rule is kept for when the version is used.
 func (s *Set) Check(ctx context.Context, code string, wasm []byte, sample route.Input) (classifies bool, err error) {
 	sha := shaOf(wasm)
-	s.mu.Lock()
-	l, ok := s.compiled[sha]
-	if !ok {
-		l = &lazyRule{name: code + ":" + sha[:12], wasm: wasm, sha: sha}
-		s.compiled[sha] = l
-	}
-	s.tick++
-	l.used = s.tick
-	evicted := s.evictLocked()
-	s.mu.Unlock()
-	s.closeAll(evicted)
+	l := s.use(sha, func() *lazyRule { return &lazyRule{name: code + ":" + sha[:12], wasm: wasm, sha: sha} })
 	r, err := s.compile(ctx, l)
 	if err != nil {
 		s.forget(sha, l)
@@ -423,6 +405,23 @@ func (s *Set) Check(ctx context.Context, code string, wasm []byte, sample route.
 // grow the gateway's memory by uploading versions. The least recently used
 // is closed first; it is compiled again (from the disk cache) when used.
 const MaxCompiled = 64
+
+// use returns the tenant module entry for sha, made by create when there is
+// none, marks it used, and closes what falls out of the cache.
+func (s *Set) use(sha string, create func() *lazyRule) *lazyRule {
+	s.mu.Lock()
+	l, ok := s.compiled[sha]
+	if !ok {
+		l = create()
+		s.compiled[sha] = l
+	}
+	s.tick++
+	l.used = s.tick
+	evicted := s.evictLocked()
+	s.mu.Unlock()
+	s.closeAll(evicted)
+	return l
+}
 
 // evictLocked removes the least recently used entries beyond MaxCompiled
 // and returns them for closing outside the lock.
