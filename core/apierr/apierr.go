@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"connectrpc.com/connect"
 )
@@ -79,13 +80,13 @@ func statusOf(code string) int {
 		return http.StatusOK
 	case code == Unauthorized:
 		return http.StatusUnauthorized
-	case hasPrefix(code, "UnauthorizedOperation"):
+	case strings.HasPrefix(code, "UnauthorizedOperation"):
 		return http.StatusForbidden
-	case hasPrefix(code, "ResourceNotFound"):
+	case strings.HasPrefix(code, "ResourceNotFound"):
 		return http.StatusNotFound
 	case code == BodyTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case hasPrefix(code, "LimitExceeded"):
+	case strings.HasPrefix(code, "LimitExceeded"):
 		return http.StatusTooManyRequests
 	case code == ResourceInUse:
 		return http.StatusConflict
@@ -93,14 +94,13 @@ func statusOf(code string) int {
 		return http.StatusUnsupportedMediaType
 	case code == ServiceUnavailable:
 		return http.StatusServiceUnavailable
-	case hasPrefix(code, "InternalError"):
+	case strings.HasPrefix(code, "InternalError"):
 		return http.StatusInternalServerError
 	default: // InvalidParameter..., InvalidParameterValue, FailedOperation...
 		return http.StatusBadRequest
 	}
 }
 
-func hasPrefix(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(prefix)] == prefix }
 
 // ConnectCode is the Connect code for the error's HTTP status.
 func (e *Error) ConnectCode() connect.Code {
@@ -120,7 +120,7 @@ func (e *Error) ConnectCode() connect.Code {
 	case http.StatusInternalServerError:
 		return connect.CodeInternal
 	}
-	if e.Code == FailedOperation || hasPrefix(e.Code, "FailedOperation.") {
+	if e.Code == FailedOperation || strings.HasPrefix(e.Code, "FailedOperation.") {
 		return connect.CodeFailedPrecondition
 	}
 	return connect.CodeInvalidArgument

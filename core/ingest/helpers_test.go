@@ -77,7 +77,7 @@ func newEnv(t *testing.T) *env {
 	must(s.AddCallbackConfig(ctx, store.CallbackConfig{TenantID: "t3", URL: "ftp://files.example/drop"}))
 
 	e := &env{store: s, auth: auth.New(s, "admin"), notifier: &notifier{}, router: &testRouter{}, config: cfg}
-	e.svc = ingest.New(s, route.Builtin{Next: e.router}, e.notifier, discard, testOptions)
+	e.svc = ingest.New(s, httpRule{next: e.router}, e.notifier, discard, testOptions)
 	return e
 }
 
@@ -245,4 +245,23 @@ func checkRequestID(t *testing.T, r reply) {
 	if r.env.RequestID != id || r.env.Result.RequestID != id {
 		t.Errorf("request ids: header %q, envelope %q, result %q; want one id", id, r.env.RequestID, r.env.Result.RequestID)
 	}
+}
+
+// httpRule routes like the built-in http rule (content to every config)
+// and hands other rule codes to next: the WebAssembly rules themselves are
+// tested in core/ruleset and core/gateway.
+type httpRule struct{ next route.Router }
+
+func (h httpRule) Route(ctx context.Context, in route.Input) (route.Decision, error) {
+	if in.Rule != "" && in.Rule != "http" {
+		return h.next.Route(ctx, in)
+	}
+	if len(in.Configs) == 0 {
+		return route.Decision{Reject: &route.Rejection{Code: "FailedOperation.NoCallbackConfig", Message: "no callback config"}}, nil
+	}
+	var ds []route.Delivery
+	for _, c := range in.Configs {
+		ds = append(ds, route.Delivery{Channel: "http", ConfigID: c.ID, Destination: c.URL, Method: "POST", Body: []byte(in.Content)})
+	}
+	return route.Decision{Deliveries: ds}, nil
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/callgate/callgate/core/ingest"
 	"github.com/callgate/callgate/core/metrics"
 	"github.com/callgate/callgate/core/reqid"
-	"github.com/callgate/callgate/core/route"
 )
 
 // TestSubmitMetrics: every submission is counted by outcome and stable
@@ -19,7 +18,7 @@ func TestSubmitMetrics(t *testing.T) {
 	m := metrics.New()
 	opts := testOptions
 	opts.Metrics = m
-	svc := ingest.New(e.store, route.Builtin{Next: e.router}, e.notifier, discard, opts)
+	svc := ingest.New(e.store, httpRule{next: e.router}, e.notifier, discard, opts)
 	mux := http.NewServeMux()
 	ingest.NewRESTHandler(svc, e.auth, discard).Register(mux)
 	srv := httptest.NewServer(reqid.Middleware(mux))

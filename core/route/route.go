@@ -1,7 +1,7 @@
 // Package route decides where a callback goes. It is the seam between
 // ingest and the rules: ingest hands a Router the callback and stores the
-// Decision it gets back, whatever made it (the built-in routing here or a
-// tenant's WebAssembly rule).
+// Decision it gets back, whatever made it (core/ruleset runs the tenants'
+// WebAssembly rules behind it).
 package route
 
 import (
