@@ -101,7 +101,6 @@ func statusOf(code string) int {
 	}
 }
 
-
 // ConnectCode is the Connect code for the error's HTTP status.
 func (e *Error) ConnectCode() connect.Code {
 	switch e.Status {
