@@ -135,6 +135,31 @@ var migrations = []string{
 
 	// 7: a config's receiver authentication beyond signatures (sealed JSON).
 	`ALTER TABLE callback_configs ADD COLUMN auth TEXT NOT NULL DEFAULT '';`,
+
+	// 8: the id a vendor gave a sent delivery, so that its receipts (an
+	// SMSC's deliver_sm, a vendor's report) find the delivery again.
+	`ALTER TABLE deliveries ADD COLUMN vendor_id TEXT NOT NULL DEFAULT '';
+	CREATE INDEX deliveries_vendor ON deliveries(vendor_id) WHERE vendor_id != '';`,
+
+	// 9: sub-tenants run by an agent (the seed's proxyOrganizationId), app
+	// keys allowed to act as that agent, and the audit log of changes.
+	`ALTER TABLE tenants ADD COLUMN parent_id TEXT NOT NULL DEFAULT '';
+	CREATE INDEX tenants_parent ON tenants(parent_id) WHERE parent_id != '';
+	ALTER TABLE app_keys ADD COLUMN agent INTEGER NOT NULL DEFAULT 0;
+	CREATE TABLE audit_events (
+		id         TEXT PRIMARY KEY,
+		tenant_id  TEXT NOT NULL,
+		actor      TEXT NOT NULL,
+		action     TEXT NOT NULL,
+		target     TEXT NOT NULL DEFAULT '',
+		detail     TEXT NOT NULL DEFAULT '{}',
+		request_id TEXT NOT NULL DEFAULT '',
+		at         INTEGER NOT NULL
+	);
+	CREATE INDEX audit_tenant ON audit_events(tenant_id, at);`,
+
+	// 10: a config's delivery policy (retry schedule, rate), as JSON.
+	`ALTER TABLE callback_configs ADD COLUMN policy TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate brings the schema up to date in one transaction.
