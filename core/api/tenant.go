@@ -128,7 +128,8 @@ func tenantProto(t store.Tenant) *callgatev1.Tenant {
 		Limits: &callgatev1.TenantLimits{
 			IngestRate: t.Limits.IngestRate, IngestBurst: int32(t.Limits.IngestBurst),
 			ManageRate: t.Limits.ManageRate, ManageBurst: int32(t.Limits.ManageBurst),
-			RuleTimeMs: int32(t.Limits.RuleTimeMs),
+			RuleTimeMs: int32(t.Limits.RuleTimeMs), RuleMemoryMib: int32(t.Limits.RuleMemoryMiB),
+			RuleOutputKib: int32(t.Limits.RuleOutputKiB),
 		}}
 }
 
@@ -147,10 +148,17 @@ func (s *TenantService) UpdateTenant(ctx context.Context, req *connect.Request[c
 	if l.GetRuleTimeMs() < 0 || l.GetRuleTimeMs() > 1000 {
 		return nil, apierr.ToConnect(apierr.New(apierr.InvalidParameterValue, "ruleTimeMs must be between 0 and 1000"))
 	}
+	if l.GetRuleMemoryMib() < 0 || l.GetRuleMemoryMib() > 256 {
+		return nil, apierr.ToConnect(apierr.New(apierr.InvalidParameterValue, "ruleMemoryMib must be between 0 and 256"))
+	}
+	if l.GetRuleOutputKib() < 0 || l.GetRuleOutputKib() > 16384 {
+		return nil, apierr.ToConnect(apierr.New(apierr.InvalidParameterValue, "ruleOutputKib must be between 0 and 16384"))
+	}
 	updated, err := s.store.UpdateTenant(ctx, store.Tenant{ID: t.GetId(), Name: t.GetName(), Limits: store.TenantLimits{
 		IngestRate: l.GetIngestRate(), IngestBurst: int(l.GetIngestBurst()),
 		ManageRate: l.GetManageRate(), ManageBurst: int(l.GetManageBurst()),
-		RuleTimeMs: int(l.GetRuleTimeMs()),
+		RuleTimeMs: int(l.GetRuleTimeMs()), RuleMemoryMiB: int(l.GetRuleMemoryMib()),
+		RuleOutputKiB: int(l.GetRuleOutputKib()),
 	}})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, apierr.ToConnect(apierr.New(apierr.TenantNotFound, "tenant %q does not exist", t.GetId()))

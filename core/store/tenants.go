@@ -30,6 +30,10 @@ type TenantLimits struct {
 	ManageRate  float64 `json:"manageRate,omitempty"`
 	ManageBurst int     `json:"manageBurst,omitempty"`
 	RuleTimeMs  int     `json:"ruleTimeMs,omitempty"`
+	// RuleMemoryMiB and RuleOutputKiB bound the tenant's rules (0: the
+	// gateway's limits).
+	RuleMemoryMiB int `json:"ruleMemoryMiB,omitempty"`
+	RuleOutputKiB int `json:"ruleOutputKiB,omitempty"`
 }
 
 // AppKey is a tenant's credential. Only a hash of its secret is stored.

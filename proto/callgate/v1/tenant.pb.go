@@ -100,9 +100,14 @@ type TenantLimits struct {
 	ManageRate  float64                `protobuf:"fixed64,3,opt,name=manage_rate,json=manageRate,proto3" json:"manage_rate,omitempty"`
 	ManageBurst int32                  `protobuf:"varint,4,opt,name=manage_burst,json=manageBurst,proto3" json:"manage_burst,omitempty"`
 	// Time limit of one rule call for this tenant, in milliseconds (at most
-	// 1000; 0 takes the gateway's). Memory and output limits are the
-	// gateway's.
-	RuleTimeMs    int32 `protobuf:"varint,5,opt,name=rule_time_ms,json=ruleTimeMs,proto3" json:"rule_time_ms,omitempty"`
+	// 1000; 0 takes the gateway's).
+	RuleTimeMs int32 `protobuf:"varint,5,opt,name=rule_time_ms,json=ruleTimeMs,proto3" json:"rule_time_ms,omitempty"`
+	// Memory limit of the tenant's own rules, in MiB (1 to 256; 0 takes the
+	// gateway's). Built-in rules keep the gateway's memory limit.
+	RuleMemoryMib int32 `protobuf:"varint,6,opt,name=rule_memory_mib,json=ruleMemoryMib,proto3" json:"rule_memory_mib,omitempty"`
+	// Longest output of one rule call, in KiB (1 to 16384; 0 takes the
+	// gateway's).
+	RuleOutputKib int32 `protobuf:"varint,7,opt,name=rule_output_kib,json=ruleOutputKib,proto3" json:"rule_output_kib,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -168,6 +173,20 @@ func (x *TenantLimits) GetManageBurst() int32 {
 func (x *TenantLimits) GetRuleTimeMs() int32 {
 	if x != nil {
 		return x.RuleTimeMs
+	}
+	return 0
+}
+
+func (x *TenantLimits) GetRuleMemoryMib() int32 {
+	if x != nil {
+		return x.RuleMemoryMib
+	}
+	return 0
+}
+
+func (x *TenantLimits) GetRuleOutputKib() int32 {
+	if x != nil {
+		return x.RuleOutputKib
 	}
 	return 0
 }
@@ -772,7 +791,7 @@ const file_callgate_v1_tenant_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12;\n" +
 	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x121\n" +
-	"\x06limits\x18\x04 \x01(\v2\x19.callgate.v1.TenantLimitsR\x06limits\"\xb8\x01\n" +
+	"\x06limits\x18\x04 \x01(\v2\x19.callgate.v1.TenantLimitsR\x06limits\"\x88\x02\n" +
 	"\fTenantLimits\x12\x1f\n" +
 	"\vingest_rate\x18\x01 \x01(\x01R\n" +
 	"ingestRate\x12!\n" +
@@ -781,7 +800,9 @@ const file_callgate_v1_tenant_proto_rawDesc = "" +
 	"manageRate\x12!\n" +
 	"\fmanage_burst\x18\x04 \x01(\x05R\vmanageBurst\x12 \n" +
 	"\frule_time_ms\x18\x05 \x01(\x05R\n" +
-	"ruleTimeMs\"B\n" +
+	"ruleTimeMs\x12&\n" +
+	"\x0frule_memory_mib\x18\x06 \x01(\x05R\rruleMemoryMib\x12&\n" +
+	"\x0frule_output_kib\x18\a \x01(\x05R\rruleOutputKib\"B\n" +
 	"\x13UpdateTenantRequest\x12+\n" +
 	"\x06tenant\x18\x01 \x01(\v2\x13.callgate.v1.TenantR\x06tenant\"C\n" +
 	"\x14UpdateTenantResponse\x12+\n" +
