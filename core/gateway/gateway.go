@@ -106,10 +106,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Gateway, err er
 		cacheDir = filepath.Join(cfg.DataDir, "rule-cache")
 	}
 	g.rules, err = ruleset.New(ctx, g.store, log.With("component", "rules"), ruleset.Options{
-		CacheDir:   cacheDir,
-		Builtin:    rules.Builtin(),
-		Metrics:    g.metrics,
-		TenantTime: g.tenantLimits.ruleTime,
+		CacheDir: cacheDir,
+		Builtin:  rules.Builtin(),
+		Metrics:  g.metrics,
+		Tenant:   g.tenantLimits.rules,
 		Limits: ruleruntime.Limits{
 			Time:        cfg.RuleTimeLimit,
 			MemoryPages: uint32(cfg.RuleMemoryMiB * 16),

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/callgate/callgate/core/limits"
+	"github.com/callgate/callgate/core/ruleset"
 	"github.com/callgate/callgate/core/store"
 )
 
@@ -39,9 +40,14 @@ func (t *tenantLimits) lookup(tenantID string, c limits.Class) (limits.Rate, boo
 	return limits.Rate{}, false
 }
 
-// ruleTime is the tenant's own time limit per rule call, 0 for none.
-func (t *tenantLimits) ruleTime(tenantID string) time.Duration {
-	return time.Duration(t.get(tenantID).RuleTimeMs) * time.Millisecond
+// rules is the tenant's own rule limits; zero fields for none.
+func (t *tenantLimits) rules(tenantID string) ruleset.TenantLimits {
+	l := t.get(tenantID)
+	return ruleset.TenantLimits{
+		Time:        time.Duration(l.RuleTimeMs) * time.Millisecond,
+		MemoryPages: uint32(l.RuleMemoryMiB) * 16, // 16 pages of 64 KiB a MiB
+		MaxOutput:   l.RuleOutputKiB << 10,
+	}
 }
 
 func (t *tenantLimits) get(tenantID string) store.TenantLimits {

@@ -52,6 +52,22 @@ func TestTenantOwnLimits(t *testing.T) {
 		`{"tenant":{"id":"demo","limits":{"ruleTimeMs":5000}}}`); s != 400 {
 		t.Errorf("a 5 s rule time limit: %d, want 400", s)
 	}
+	// Memory and output limits of the tenant's own, bounded too.
+	for _, tt := range []struct {
+		limits string
+		status int
+	}{
+		{`{"ruleTimeMs":20,"ruleMemoryMib":4,"ruleOutputKib":64}`, 200},
+		{`{"ruleMemoryMib":512}`, 400},
+		{`{"ruleMemoryMib":-1}`, 400},
+		{`{"ruleOutputKib":20000}`, 400},
+	} {
+		s, b := post(t, c, r.base+"/callgate.v1.TenantService/UpdateTenant", "dev-admin-token",
+			`{"tenant":{"id":"demo","limits":`+tt.limits+`}}`)
+		if s != tt.status || (s == 200 && !strings.Contains(b, `"ruleMemoryMib":4`)) {
+			t.Errorf("limits %s: %d %s, want %d", tt.limits, s, b, tt.status)
+		}
+	}
 	if s, b := post(t, c, r.base+"/demo/message/v1/callbacks", "demo-secret", `{"content":"x"}`); s != 400 || !strings.Contains(b, "NoCallbackConfig") {
 		t.Errorf("callback under the tenant's rule limit: %d %s", s, b)
 	}

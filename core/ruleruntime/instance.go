@@ -136,13 +136,16 @@ func (in *instance) call(ctx context.Context, fn api.Function, input []byte) (Re
 		// A tenant with a time limit of its own: the budget follows it.
 		lim.Time, fuel = d, fuelFor(d, r.rt.fuelPerMS())
 	}
+	if n, ok := ctx.Value(outputKey{}).(int); ok && n > 0 && n < lim.MaxOutput {
+		lim.MaxOutput = n
+	}
 	in.prepare(fuel, lim.Time)
 	var out []byte
 	var err error
 	if r.rt.tune.closeOnContextDone {
 		// wazero interrupts the call itself when ctx is done (benchmarks).
 		cctx, cancel := context.WithTimeout(ctx, lim.Time)
-		out, err = in.exchange(cctx, fn, input)
+		out, err = in.exchange(cctx, fn, input, lim.MaxOutput)
 		cancel()
 	} else {
 		deadline := start.Add(lim.backstop())
@@ -150,7 +153,7 @@ func (in *instance) call(ctx context.Context, fn api.Function, input []byte) (Re
 			deadline = d
 		}
 		stop := in.arm(ctx, deadline)
-		out, err = in.exchange(ctx, fn, input)
+		out, err = in.exchange(ctx, fn, input, lim.MaxOutput)
 		in.disarm(stop)
 	}
 
@@ -167,7 +170,7 @@ func (in *instance) call(ctx context.Context, fn api.Function, input []byte) (Re
 }
 
 // exchange writes input into the instance, calls fn and copies its output.
-func (in *instance) exchange(ctx context.Context, fn api.Function, input []byte) ([]byte, error) {
+func (in *instance) exchange(ctx context.Context, fn api.Function, input []byte, maxOutput int) ([]byte, error) {
 	r := in.rule
 	var ptr uint32
 	if len(input) > 0 {
@@ -191,8 +194,8 @@ func (in *instance) exchange(ctx context.Context, fn api.Function, input []byte)
 		return nil, err
 	}
 	optr, olen := uint32(in.args[0]>>32), uint32(in.args[0])
-	if int64(olen) > int64(r.lim.MaxOutput) {
-		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrOutputTooLarge, olen, r.lim.MaxOutput)
+	if int64(olen) > int64(maxOutput) {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrOutputTooLarge, olen, maxOutput)
 	}
 	view, ok := in.mem.Read(optr, olen)
 	if !ok {

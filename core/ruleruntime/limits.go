@@ -117,3 +117,12 @@ type timeKey struct{}
 func WithTime(ctx context.Context, d time.Duration) context.Context {
 	return context.WithValue(ctx, timeKey{}, d)
 }
+
+type outputKey struct{}
+
+// WithMaxOutput returns ctx carrying an output limit, in bytes, for the
+// rule calls made with it (a tenant's limit). It only ever lowers the
+// rule's own limit; zero or negative keeps it.
+func WithMaxOutput(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, outputKey{}, n)
+}

@@ -2,6 +2,7 @@ package ruleruntime_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,5 +23,33 @@ func TestWithTime(t *testing.T) {
 	checkErr(t, err, ruleruntime.ErrTimeout)
 	if res.Fuel != 5_000_000 {
 		t.Errorf("fuel %d with the rule's 5 s limit, want 5000000", res.Fuel)
+	}
+}
+
+// TestWithMaxOutput: a tenant's output limit lowers the rule's for the call
+// that carries it, never raises it, and the instance keeps serving.
+func TestWithMaxOutput(t *testing.T) {
+	rt := newRuntime(t, ruleruntime.Tuning{})
+	rule := compile(t, rt, "behave", wat(t, "behave"), ruleruntime.Limits{MaxOutput: 64})
+	tests := []struct {
+		name  string
+		limit int
+		input string
+		err   error
+	}{
+		{name: "under_the_tenant_limit", limit: 32, input: "echo echo echo echo", err: nil},
+		{name: "over_the_tenant_limit", limit: 8, input: "echo echo echo echo", err: ruleruntime.ErrOutputTooLarge},
+		{name: "tenant_limit_cannot_raise_the_rule_limit", limit: 1 << 20,
+			input: "e" + strings.Repeat("x", 100), err: ruleruntime.ErrOutputTooLarge},
+		{name: "zero_keeps_the_rule_limit", limit: 0, input: "echo", err: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := rule.Route(ruleruntime.WithMaxOutput(context.Background(), tt.limit), []byte(tt.input))
+			checkErr(t, err, tt.err)
+			if tt.err == nil && string(res.Output) != tt.input {
+				t.Errorf("output %q, want the input echoed", res.Output)
+			}
+		})
 	}
 }

@@ -45,9 +45,17 @@ type Options struct {
 	// Builtin are the rules every tenant may use, by code.
 	Builtin map[string][]byte
 	Metrics *metrics.Metrics
-	// TenantTime, when set, gives a tenant's own time limit per rule call
-	// (0: the rule's).
-	TenantTime func(tenantID string) time.Duration
+	// Tenant, when set, gives a tenant's own limits; zero fields take
+	// Limits. Time and output bound every call made for the tenant; memory
+	// bounds the tenant's own modules only (the built-in rules are shared).
+	Tenant func(tenantID string) TenantLimits
+}
+
+// TenantLimits are one tenant's rule limits; zero fields take the set's.
+type TenantLimits struct {
+	Time        time.Duration
+	MemoryPages uint32
+	MaxOutput   int
 }
 
 // Set is the rules of every tenant. It is safe for concurrent use.
@@ -62,7 +70,7 @@ type Set struct {
 	warming sync.WaitGroup
 
 	mu       sync.Mutex
-	compiled map[string]*lazyRule // by module SHA-256: tenants' uploads
+	compiled map[string]*lazyRule // by moduleKey: tenants' uploads
 	tick     int64                // use counter for evicting the least recently used
 	active   sync.Map             // tenant\x00code -> activeRef
 	// invalidations counts Invalidate calls, under mu. A lookup remembers
@@ -78,6 +86,8 @@ type lazyRule struct {
 	once sync.Once
 	name string
 	sha  string
+	key  string // in s.compiled: sha, and the memory limit when not the set's
+	mem  uint32 // memory limit in pages; 0: the set's
 	wasm []byte
 	load func(context.Context) ([]byte, error) // when wasm is not at hand
 	rule *ruleruntime.Rule
@@ -171,7 +181,11 @@ func (s *Set) compile(ctx context.Context, l *lazyRule) (*ruleruntime.Rule, erro
 				return
 			}
 		}
-		l.rule, l.err = s.rt.Compile(ctx, l.name, wasm, s.opts.Limits)
+		lim := s.opts.Limits
+		if l.mem != 0 {
+			lim.MemoryPages = l.mem
+		}
+		l.rule, l.err = s.rt.Compile(ctx, l.name, wasm, lim)
 		l.wasm, l.load = nil, nil // compiled: the bytes are no longer needed
 	})
 	return l.rule, l.err
@@ -200,9 +214,9 @@ type resolved struct {
 // resolve finds the tenant's active version of code, else the built-in
 // rule, else route.ErrUnknownRule.
 func (s *Set) resolve(ctx context.Context, tenantID, code string) (resolved, error) {
-	key := tenantID + "\x00" + code
+	activeKey := tenantID + "\x00" + code
 	var ref activeRef
-	if v, ok := s.active.Load(key); ok {
+	if v, ok := s.active.Load(activeKey); ok {
 		ref = v.(activeRef)
 	} else {
 		s.mu.Lock()
@@ -218,7 +232,7 @@ func (s *Set) resolve(ctx context.Context, tenantID, code string) (resolved, err
 		}
 		s.mu.Lock()
 		if s.invalidations == seen {
-			s.active.Store(key, ref)
+			s.active.Store(activeKey, ref)
 		}
 		s.mu.Unlock()
 	}
@@ -234,15 +248,17 @@ func (s *Set) resolve(ctx context.Context, tenantID, code string) (resolved, err
 		return resolved{rule: r}, nil
 	}
 	version := ref.version
-	l := s.use(ref.sha, func() *lazyRule {
-		return &lazyRule{name: fmt.Sprintf("%s:%s@%d", tenantID, code, version), sha: ref.sha,
+	mem := s.tenantLimits(tenantID).MemoryPages
+	key := moduleKey(ref.sha, mem)
+	l := s.use(key, func() *lazyRule {
+		return &lazyRule{name: fmt.Sprintf("%s:%s@%d", tenantID, code, version), sha: ref.sha, key: key, mem: mem,
 			load: func(ctx context.Context) ([]byte, error) {
 				return s.store.RuleModule(ctx, tenantID, code, version)
 			}}
 	})
 	r, err := s.compile(ctx, l)
 	if err != nil {
-		s.forget(ref.sha, l) // a failed load or compile is tried again next time
+		s.forget(key, l) // a failed load or compile is tried again next time
 		return resolved{}, apierr.New(RuleError, "rule %q version %d cannot run: %v", code, ref.version, err)
 	}
 	return resolved{rule: r, version: ref.version}, nil
@@ -250,7 +266,7 @@ func (s *Set) resolve(ctx context.Context, tenantID, code string) (resolved, err
 
 // Route implements route.Router.
 func (s *Set) Route(ctx context.Context, in route.Input) (route.Decision, error) {
-	ctx = s.tenantTime(ctx, in.TenantID)
+	ctx = s.tenantCall(ctx, in.TenantID)
 	res, err := s.resolve(ctx, in.TenantID, in.Rule)
 	if err != nil {
 		return route.Decision{}, err
@@ -318,7 +334,7 @@ func ruleFailure(code string, err error) error {
 // Classify implements the dispatcher's Classifier: the delivery's rule
 // judges the receiver's answer, when it exports classify.
 func (s *Set) Classify(ctx context.Context, d store.Delivery, out *pluginv1.Outcome) (pluginv1.OutcomeKind, string, bool, error) {
-	ctx = s.tenantTime(ctx, d.TenantID)
+	ctx = s.tenantCall(ctx, d.TenantID)
 	res, err := s.resolve(ctx, d.TenantID, d.Rule)
 	if err != nil || !res.rule.HasClassify() {
 		return 0, "", false, nil // a rule deleted since keeps no say
@@ -360,7 +376,7 @@ type TestResult struct {
 // anything. A failing rule is reported in err (an *apierr.Error) with
 // whatever it logged.
 func (s *Set) Test(ctx context.Context, in route.Input) (TestResult, error) {
-	ctx = s.tenantTime(ctx, in.TenantID)
+	ctx = s.tenantCall(ctx, in.TenantID)
 	res, err := s.resolve(ctx, in.TenantID, in.Rule)
 	if err != nil {
 		return TestResult{}, err
@@ -380,11 +396,16 @@ func (s *Set) Test(ctx context.Context, in route.Input) (TestResult, error) {
 // as PutRule requires before accepting it. It reports whether the module
 // judges answers. The compiled rule is kept for when the version is used.
 func (s *Set) Check(ctx context.Context, code string, wasm []byte, sample route.Input) (classifies bool, err error) {
+	ctx = s.tenantCall(ctx, sample.TenantID)
 	sha := shaOf(wasm)
-	l := s.use(sha, func() *lazyRule { return &lazyRule{name: code + ":" + sha[:12], wasm: wasm, sha: sha} })
+	mem := s.tenantLimits(sample.TenantID).MemoryPages
+	key := moduleKey(sha, mem)
+	l := s.use(key, func() *lazyRule {
+		return &lazyRule{name: code + ":" + sha[:12], wasm: wasm, sha: sha, key: key, mem: mem}
+	})
 	r, err := s.compile(ctx, l)
 	if err != nil {
-		s.forget(sha, l)
+		s.forget(key, l)
 		if errors.Is(err, ruleruntime.ErrInvalidModule) {
 			return false, apierr.New(apierr.InvalidParameterValue, "the module is not a valid rule: %v", err)
 		}
@@ -408,12 +429,12 @@ const MaxCompiled = 64
 
 // use returns the tenant module entry for sha, made by create when there is
 // none, marks it used, and closes what falls out of the cache.
-func (s *Set) use(sha string, create func() *lazyRule) *lazyRule {
+func (s *Set) use(key string, create func() *lazyRule) *lazyRule {
 	s.mu.Lock()
-	l, ok := s.compiled[sha]
+	l, ok := s.compiled[key]
 	if !ok {
 		l = create()
-		s.compiled[sha] = l
+		s.compiled[key] = l
 	}
 	s.tick++
 	l.used = s.tick
@@ -454,22 +475,44 @@ func (s *Set) closeAll(ls []*lazyRule) {
 	}
 }
 
-// tenantTime puts the tenant's own rule time limit, if any, in ctx.
-func (s *Set) tenantTime(ctx context.Context, tenantID string) context.Context {
-	if s.opts.TenantTime == nil {
-		return ctx
+// tenantLimits returns the tenant's own limits (zero fields: the set's).
+func (s *Set) tenantLimits(tenantID string) TenantLimits {
+	if s.opts.Tenant == nil || tenantID == "" {
+		return TenantLimits{}
 	}
-	if d := s.opts.TenantTime(tenantID); d > 0 {
-		return ruleruntime.WithTime(ctx, d)
+	tl := s.opts.Tenant(tenantID)
+	if tl.MemoryPages == s.opts.Limits.MemoryPages {
+		tl.MemoryPages = 0 // the same module entry as the set's limit
+	}
+	return tl
+}
+
+// tenantCall puts the tenant's own time and output limits, if any, in ctx.
+func (s *Set) tenantCall(ctx context.Context, tenantID string) context.Context {
+	tl := s.tenantLimits(tenantID)
+	if tl.Time > 0 {
+		ctx = ruleruntime.WithTime(ctx, tl.Time)
+	}
+	if tl.MaxOutput > 0 {
+		ctx = ruleruntime.WithMaxOutput(ctx, tl.MaxOutput)
 	}
 	return ctx
 }
 
+// moduleKey names a tenant module compiled with a memory limit: the same
+// upload under two limits is two compiled rules.
+func moduleKey(sha string, memoryPages uint32) string {
+	if memoryPages == 0 {
+		return sha
+	}
+	return fmt.Sprintf("%s/%d", sha, memoryPages)
+}
+
 // forget drops a failed entry so that the next use starts afresh.
-func (s *Set) forget(sha string, l *lazyRule) {
+func (s *Set) forget(key string, l *lazyRule) {
 	s.mu.Lock()
-	if s.compiled[sha] == l {
-		delete(s.compiled, sha)
+	if s.compiled[key] == l {
+		delete(s.compiled, key)
 	}
 	s.mu.Unlock()
 }
