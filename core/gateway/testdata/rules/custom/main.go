@@ -1,7 +1,9 @@
 // Command custom is a tenant's own rule for the gateway's tests, written
 // against sdk/rule like any tenant's: it sends the content to every
 // callback config with the header X-Custom-Rule naming its version (and
-// X-Custom-Tag from ext.tag, when given), and logs what it did.
+// X-Custom-Tag from ext.tag, when given), and logs what it did. With
+// ext.failover set it sends to the first config only, with the other
+// configs as fallbacks in order, each retried once after 100 ms.
 //
 // The tests build it at test time, as a tenant would:
 //
@@ -36,6 +38,14 @@ func route(in *rule.Input) (*rule.Decision, error) {
 		d.Deliveries = append(d.Deliveries, rule.Delivery{
 			Channel: "http", ConfigID: c.ID, Method: "POST", Headers: headers, Body: in.Content,
 		})
+	}
+	if in.Properties.Ext["failover"] != "" {
+		for i := range d.Deliveries {
+			d.Deliveries[i].RetrySchedule = []int64{100}
+		}
+		primary := d.Deliveries[0]
+		primary.Fallbacks = d.Deliveries[1:]
+		d.Deliveries = []rule.Delivery{primary}
 	}
 	rule.Log(rule.LevelInfo, "custom v"+version+" routed "+in.MessageID+" to "+strconv.Itoa(len(in.Configs))+" configs")
 	return d, nil
