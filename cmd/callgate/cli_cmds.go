@@ -10,10 +10,11 @@ import (
 	"github.com/callgate/callgate/proto/callgate/v1/callgatev1connect"
 )
 
-// tenantsCmd: callgate tenants list | create ID [--name NAME]
+// tenantsCmd: callgate tenants list | create ID [--name NAME] [--parent ID]
 func tenantsCmd(args []string) error {
 	f := newCLIFlags("tenants")
 	name := f.fs.String("name", "", "the tenant's name")
+	parent := f.fs.String("parent", "", "makes a sub-tenant of this tenant, for its agent keys to act for")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -29,22 +30,23 @@ func tenantsCmd(args []string) error {
 		}
 		var rows [][]string
 		for _, t := range resp.Msg.Tenants {
-			rows = append(rows, []string{t.Id, t.Name, when(t.CreateTime)})
+			rows = append(rows, []string{t.Id, t.Name, t.ParentId, when(t.CreateTime)})
 		}
-		return f.show(resp.Msg, []string{"ID", "NAME", "CREATED"}, rows)
+		return f.show(resp.Msg, []string{"ID", "NAME", "PARENT", "CREATED"}, rows)
 	case len(pos) == 2 && pos[0] == "create":
-		resp, err := c.CreateTenant(ctx, connect.NewRequest(&callgatev1.CreateTenantRequest{Tenant: &callgatev1.Tenant{Id: pos[1], Name: *name}}))
+		resp, err := c.CreateTenant(ctx, connect.NewRequest(&callgatev1.CreateTenantRequest{Tenant: &callgatev1.Tenant{Id: pos[1], Name: *name, ParentId: *parent}}))
 		if err != nil {
 			return cliError(err)
 		}
 		return f.show(resp.Msg, []string{"ID", "NAME"}, [][]string{{resp.Msg.Tenant.Id, resp.Msg.Tenant.Name}})
 	}
-	return usageError("tenants list | create ID [--name NAME]  (admin token)")
+	return usageError("tenants list | create ID [--name NAME] [--parent ID]  (admin token)")
 }
 
-// keysCmd: callgate keys list TENANT | create TENANT | revoke KEY
+// keysCmd: callgate keys list TENANT | create TENANT [--agent] | revoke KEY
 func keysCmd(args []string) error {
 	f := newCLIFlags("keys")
+	agent := f.fs.Bool("agent", false, "create: an agent key, which may also act for the tenant's sub-tenants")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -61,11 +63,11 @@ func keysCmd(args []string) error {
 			}
 			var rows [][]string
 			for _, k := range resp.Msg.AppKeys {
-				rows = append(rows, []string{k.AppKey, k.TenantId, when(k.CreateTime), yesNo(k.Revoked)})
+				rows = append(rows, []string{k.AppKey, k.TenantId, when(k.CreateTime), yesNo(k.Agent), yesNo(k.Revoked)})
 			}
-			return f.show(resp.Msg, []string{"APP KEY", "TENANT", "CREATED", "REVOKED"}, rows)
+			return f.show(resp.Msg, []string{"APP KEY", "TENANT", "CREATED", "AGENT", "REVOKED"}, rows)
 		case "create":
-			resp, err := c.CreateAppKey(ctx, connect.NewRequest(&callgatev1.CreateAppKeyRequest{TenantId: pos[1]}))
+			resp, err := c.CreateAppKey(ctx, connect.NewRequest(&callgatev1.CreateAppKeyRequest{TenantId: pos[1], Agent: *agent}))
 			if err != nil {
 				return cliError(err)
 			}
@@ -79,7 +81,7 @@ func keysCmd(args []string) error {
 			return f.show(resp.Msg, nil, nil)
 		}
 	}
-	return usageError("keys list TENANT | create TENANT | revoke KEY  (admin token)")
+	return usageError("keys list TENANT | create TENANT [--agent] | revoke KEY  (admin token)")
 }
 
 // configsCmd: callgate configs list | add URL [--callback-key K] [--callback-token T] | delete URL | enable ID
@@ -87,6 +89,7 @@ func configsCmd(args []string) error {
 	f := newCLIFlags("configs")
 	key := f.fs.String("callback-key", "", "callbackKey: 32 bytes, encrypts bodies")
 	token := f.fs.String("callback-token", "", "callbackToken: signs bodies")
+	policy := policyFlags(f.fs) // --retry, --rate, --burst: cli_policy.go
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -96,7 +99,7 @@ func configsCmd(args []string) error {
 	defer cancel()
 	modify := func(op int32, url string) error {
 		resp, err := c.ModifyCallbackConfig(ctx, connect.NewRequest(&callgatev1.ModifyCallbackConfigRequest{
-			OperateType: op, CallbackInfo: &callgatev1.CallbackInfo{CallbackUrl: url, CallbackKey: *key, CallbackToken: *token},
+			OperateType: op, CallbackInfo: policy.add(&callgatev1.CallbackInfo{CallbackUrl: url, CallbackKey: *key, CallbackToken: *token}),
 			Operator: &callgatev1.UserInfo{UserId: "cli"},
 		}))
 		if err != nil {
@@ -130,7 +133,7 @@ func configsCmd(args []string) error {
 		}
 		return f.show(resp.Msg, nil, nil)
 	}
-	return usageError("configs list | add URL [--callback-key K] [--callback-token T] | delete URL | enable ID")
+	return usageError("configs list | add URL [--callback-key K] [--callback-token T] [--retry 1s,5s|none] [--rate N [--burst B]] | delete URL | enable ID | policy ID ...")
 }
 
 // channelsCmd: callgate channels list | put ID --plugin P [--set k=v]... | delete ID

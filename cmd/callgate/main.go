@@ -14,6 +14,7 @@ Usage:
   callgate receive [--addr ADDR] [--token TOKEN] [--key KEY]
   callgate bench [--addr URL] [-n N] [-c C] [--size BYTES] [--api rest|connect] [--ceiling] [-o json]
   callgate tenants|keys|configs|channels|deliveries|send ...   (operator CLI; --addr, --token, -o json)
+  callgate audit [--tenant ID] [-o json]   (who changed what: admin token for all, app secret for its own)
   callgate rules build|push|test|list ...   (a tenant's rules: build a Go rule, upload, try, list; --addr, --token, -o json)
   callgate plugin NAME      (run by the gateway itself: a built-in sender plugin)
   callgate version
@@ -38,17 +39,19 @@ func main() {
 	case "bench":
 		err = bench(args)
 	case "tenants":
-		err = tenantsCmd(args)
+		err = tenantsPolicyCmd(args)
 	case "keys":
 		err = keysCmd(args)
 	case "configs":
-		err = configsCmd(args)
+		err = configsPolicyCmd(args)
 	case "channels":
 		err = channelsCmd(args)
 	case "deliveries":
 		err = deliveriesCmd(args)
 	case "send":
 		err = sendCmd(args)
+	case "audit":
+		err = auditCmd(args)
 	case "rules":
 		err = rulesCmd(args)
 	case "plugin":

@@ -36,6 +36,7 @@ type ChannelStore interface {
 	GetChannel(ctx context.Context, tenantID, id string) (store.Channel, error)
 	ListChannels(ctx context.Context, tenantID string) ([]store.Channel, error)
 	DeleteChannel(ctx context.Context, tenantID, id string) error
+	AuditLog
 }
 
 // Redacted stands for a secret setting in answers.
@@ -142,6 +143,7 @@ func (s *ChannelService) PutChannel(ctx context.Context, req *connect.Request[ca
 	}
 	s.log.InfoContext(ctx, "channel saved", "request_id", reqid.From(ctx), "tenant", p.TenantID,
 		"channel", saved.ID, "plugin", saved.Plugin)
+	recordAudit(ctx, s.log, s.store, auditBy(ctx, p, AuditChannelPut, saved.ID, ChannelAuditDetail(saved)))
 	return connect.NewResponse(&callgatev1.PutChannelResponse{Channel: s.channelProto(saved)}), nil
 }
 
@@ -190,6 +192,7 @@ func (s *ChannelService) DeleteChannel(ctx context.Context, req *connect.Request
 	if err != nil {
 		return nil, apierr.ToConnect(apierr.Internal(err))
 	}
+	recordAudit(ctx, s.log, s.store, auditBy(ctx, p, AuditChannelDelete, req.Msg.GetId(), nil))
 	return connect.NewResponse(&callgatev1.DeleteChannelResponse{}), nil
 }
 

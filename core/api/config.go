@@ -24,12 +24,17 @@ import (
 	"github.com/callgate/callgate/proto/callgate/v1/callgatev1connect"
 )
 
-// ConfigStore is what ConfigService needs of the store.
+// ConfigStore is what ConfigService needs of the store: configs, tenants
+// (to check an agent's sub-tenant) and the audit log.
 type ConfigStore interface {
 	AddCallbackConfig(ctx context.Context, c store.CallbackConfig) (store.CallbackConfig, error)
 	DeleteCallbackConfigByURL(ctx context.Context, tenantID, url string) (string, error)
 	ListCallbackConfigs(ctx context.Context, tenantID string) ([]store.CallbackConfig, error)
 	EnableCallbackConfig(ctx context.Context, tenantID, id string) (store.CallbackConfig, error)
+	SetCallbackConfigPolicy(ctx context.Context, tenantID, id string, p store.DeliveryPolicy) (store.CallbackConfig, error)
+	auth.TenantStore
+	AuditLog
+	AuditReader
 }
 
 // The seed's operate types.
@@ -46,8 +51,9 @@ const configNotFoundMessage = "当前配置不存在"
 // ConfigService implements callgatev1connect.ConfigServiceHandler with the
 // semantics of ModifyApplicationCallbackInfo.
 type ConfigService struct {
-	store ConfigStore
-	log   *slog.Logger
+	store   ConfigStore
+	log     *slog.Logger
+	changed ConfigsChanged // see NotifyChanges
 }
 
 // NewConfigService returns a ConfigService.
@@ -56,16 +62,13 @@ func NewConfigService(s ConfigStore, log *slog.Logger) *ConfigService {
 }
 
 // ModifyCallbackConfig adds (operateType 1) a config for a URL the tenant
-// does not have yet, or deletes (2) the config with that URL.
+// does not have yet, or deletes (2) the config with that URL. An agent key
+// may name one of its tenant's sub-tenants in agent to act for it.
 func (s *ConfigService) ModifyCallbackConfig(ctx context.Context, req *connect.Request[callgatev1.ModifyCallbackConfigRequest]) (*connect.Response[callgatev1.ModifyCallbackConfigResponse], error) {
-	p, err := tenant(ctx)
+	m := req.Msg
+	p, err := s.actFor(ctx, m.GetAgent())
 	if err != nil {
 		return nil, err
-	}
-	m := req.Msg
-	if agent := m.GetAgent().GetProxyOrganizationId(); agent != "" && agent != p.TenantID {
-		return nil, apierr.ToConnect(apierr.New("UnauthorizedOperation.NoPermissionFeature",
-			"this app key may not act for organisation %q", agent))
 	}
 	info := m.GetCallbackInfo()
 	if info == nil || info.GetCallbackUrl() == "" {
@@ -77,10 +80,15 @@ func (s *ConfigService) ModifyCallbackConfig(ctx context.Context, req *connect.R
 		if err := validateConfig(info); err != nil {
 			return nil, apierr.ToConnect(err)
 		}
+		policy, err := policyOf(info.GetRetry(), info.GetRate())
+		if err != nil {
+			return nil, apierr.ToConnect(err)
+		}
 		c, err := s.store.AddCallbackConfig(ctx, store.CallbackConfig{
 			TenantID: p.TenantID, URL: info.GetCallbackUrl(), Key: info.GetCallbackKey(),
 			Token: info.GetCallbackToken(), Operator: m.GetOperator().GetUserId(),
-			Auth: store.EndpointAuth{Headers: info.GetHeaders(), BasicAuth: info.GetBasicAuth(), OAuth2: oauth2Of(info)},
+			Auth:   store.EndpointAuth{Headers: info.GetHeaders(), BasicAuth: info.GetBasicAuth(), OAuth2: oauth2Of(info)},
+			Policy: policy,
 		})
 		if errors.Is(err, store.ErrExists) {
 			// The seed adds only URLs not yet present: adding one again
@@ -95,8 +103,9 @@ func (s *ConfigService) ModifyCallbackConfig(ctx context.Context, req *connect.R
 		if err != nil {
 			return nil, apierr.ToConnect(apierr.Internal(err))
 		}
-		s.log.InfoContext(ctx, "callback config added", "request_id", rid, "tenant", p.TenantID,
+		s.log.InfoContext(ctx, "callback config added", "request_id", rid, "tenant", p.TenantID, "actor", p.Actor(),
 			"config_id", c.ID, "operator", c.Operator, "signed", c.Token != "", "encrypted", c.Key != "")
+		recordAudit(ctx, s.log, s.store, auditBy(ctx, p, AuditConfigAdd, c.ID, ConfigAuditDetail(c)))
 		return connect.NewResponse(&callgatev1.ModifyCallbackConfigResponse{RequestId: rid, ConfigId: c.ID}), nil
 	case operateDelete:
 		id, err := s.store.DeleteCallbackConfigByURL(ctx, p.TenantID, info.GetCallbackUrl())
@@ -106,8 +115,14 @@ func (s *ConfigService) ModifyCallbackConfig(ctx context.Context, req *connect.R
 		if err != nil {
 			return nil, apierr.ToConnect(apierr.Internal(err))
 		}
-		s.log.InfoContext(ctx, "callback config deleted", "request_id", rid, "tenant", p.TenantID,
+		s.notify(p.TenantID, id, true)
+		s.log.InfoContext(ctx, "callback config deleted", "request_id", rid, "tenant", p.TenantID, "actor", p.Actor(),
 			"config_id", id, "operator", m.GetOperator().GetUserId())
+		detail := map[string]any{"url": info.GetCallbackUrl()}
+		if op := m.GetOperator().GetUserId(); op != "" {
+			detail["operator"] = op
+		}
+		recordAudit(ctx, s.log, s.store, auditBy(ctx, p, AuditConfigDelete, id, detail))
 		return connect.NewResponse(&callgatev1.ModifyCallbackConfigResponse{RequestId: rid, ConfigId: id}), nil
 	default:
 		return nil, apierr.ToConnect(apierr.New(apierr.InvalidParameterValue,
@@ -179,8 +194,8 @@ func validateConfig(info *callgatev1.CallbackInfo) error {
 }
 
 // ListCallbackConfigs shows the tenant its configs, never their secrets.
-func (s *ConfigService) ListCallbackConfigs(ctx context.Context, _ *connect.Request[callgatev1.ListCallbackConfigsRequest]) (*connect.Response[callgatev1.ListCallbackConfigsResponse], error) {
-	p, err := tenant(ctx)
+func (s *ConfigService) ListCallbackConfigs(ctx context.Context, req *connect.Request[callgatev1.ListCallbackConfigsRequest]) (*connect.Response[callgatev1.ListCallbackConfigsResponse], error) {
+	p, err := s.actFor(ctx, req.Msg.GetAgent())
 	if err != nil {
 		return nil, err
 	}
@@ -207,6 +222,8 @@ func configProto(c store.CallbackConfig) *callgatev1.CallbackConfig {
 		HeaderNames:      slices.Sorted(maps.Keys(c.Auth.Headers)),
 		HasBasicAuth:     c.Auth.BasicAuth != "",
 		HasOauth2:        c.Auth.OAuth2 != nil,
+		Retry:            retryProto(c.Policy.Retry),
+		Rate:             rateProto(c.Policy.Rate),
 	}
 }
 
@@ -224,13 +241,55 @@ func (s *ConfigService) EnableCallbackConfig(ctx context.Context, req *connect.R
 		return nil, apierr.ToConnect(apierr.Internal(err))
 	}
 	s.log.InfoContext(ctx, "callback config enabled", "request_id", reqid.From(ctx), "tenant", p.TenantID, "config_id", c.ID)
+	recordAudit(ctx, s.log, s.store, auditBy(ctx, p, AuditConfigEnable, c.ID, map[string]any{"url": c.URL}))
 	return connect.NewResponse(&callgatev1.EnableCallbackConfigResponse{Config: configProto(c)}), nil
+}
+
+// ListAuditEvents lists the tenant's own audit log.
+func (s *ConfigService) ListAuditEvents(ctx context.Context, req *connect.Request[callgatev1.ListAuditEventsRequest]) (*connect.Response[callgatev1.ListAuditEventsResponse], error) {
+	p, err := tenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if id := req.Msg.GetTenantId(); id != "" && id != p.TenantID {
+		// The same answer whether or not the tenant exists.
+		return nil, apierr.ToConnect(apierr.New(apierr.Forbidden,
+			"a tenant reads its own audit log only (an agent key names a sub-tenant in %s)", auth.ProxyHeader))
+	}
+	out, err := listAudit(ctx, s.store, p.TenantID, req.Msg)
+	if err != nil {
+		return nil, apierr.ToConnect(err)
+	}
+	return connect.NewResponse(out), nil
 }
 
 func tenant(ctx context.Context) (auth.Principal, error) {
 	p, ok := auth.FromContext(ctx)
 	if !ok {
 		return auth.Principal{}, apierr.ToConnect(apierr.New(apierr.Unauthorized, "missing credentials"))
+	}
+	return p, nil
+}
+
+// actFor is the caller's principal, acting for the organisation the
+// seed's Agent names when it names one (see auth.ActFor). The header
+// (auth.ProxyHeader) and agent may both be given, but must then agree.
+func (s *ConfigService) actFor(ctx context.Context, agent *callgatev1.Agent) (auth.Principal, error) {
+	p, err := tenant(ctx)
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	org := agent.GetProxyOrganizationId()
+	if org == "" || org == p.TenantID {
+		return p, nil
+	}
+	if p.Acting() {
+		return auth.Principal{}, apierr.ToConnect(apierr.New(apierr.InvalidParameterValue,
+			"agent.proxyOrganizationId %q and the %s header %q name different organisations", org, auth.ProxyHeader, p.TenantID))
+	}
+	p, err = auth.ActFor(ctx, s.store, p, org)
+	if err != nil {
+		return auth.Principal{}, apierr.ToConnect(err)
 	}
 	return p, nil
 }

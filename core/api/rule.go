@@ -30,6 +30,7 @@ type RuleStore interface {
 	ActivateRule(ctx context.Context, tenantID, code string, version int) (store.RuleVersion, error)
 	DeleteRule(ctx context.Context, tenantID, code string) error
 	ConfigRefs(ctx context.Context, tenantID string) ([]store.ConfigRef, error)
+	AuditLog
 }
 
 // Rules is what RuleService needs of the rule set.
@@ -112,6 +113,7 @@ func (s *RuleService) PutRule(ctx context.Context, req *connect.Request[callgate
 	s.rules.Invalidate(p.TenantID, rv.Code)
 	s.log.InfoContext(ctx, "rule uploaded", "request_id", reqid.From(ctx), "tenant", p.TenantID,
 		"rule", rv.Code, "version", rv.Version, "sha256", rv.SHA256, "active", rv.Active)
+	recordAudit(ctx, s.log, s.store, auditBy(ctx, p, AuditRulePut, rv.Code, RuleAuditDetail(rv)))
 	return connect.NewResponse(&callgatev1.PutRuleResponse{Rule: ruleProto(rv), RequestId: reqid.From(ctx)}), nil
 }
 
@@ -183,6 +185,7 @@ func (s *RuleService) ActivateRule(ctx context.Context, req *connect.Request[cal
 	s.rules.Invalidate(p.TenantID, rv.Code)
 	s.log.InfoContext(ctx, "rule version activated", "request_id", reqid.From(ctx), "tenant", p.TenantID,
 		"rule", rv.Code, "version", rv.Version)
+	recordAudit(ctx, s.log, s.store, auditBy(ctx, p, AuditRuleActivate, rv.Code, RuleAuditDetail(rv)))
 	return connect.NewResponse(&callgatev1.ActivateRuleResponse{Rule: ruleProto(rv)}), nil
 }
 
@@ -202,6 +205,7 @@ func (s *RuleService) DeleteRule(ctx context.Context, req *connect.Request[callg
 	}
 	s.rules.Invalidate(p.TenantID, req.Msg.GetCode())
 	s.log.InfoContext(ctx, "rule deleted", "request_id", reqid.From(ctx), "tenant", p.TenantID, "rule", req.Msg.GetCode())
+	recordAudit(ctx, s.log, s.store, auditBy(ctx, p, AuditRuleDelete, req.Msg.GetCode(), nil))
 	return connect.NewResponse(&callgatev1.DeleteRuleResponse{}), nil
 }
 

@@ -36,6 +36,18 @@ const (
 	UnsupportedContentType = "InvalidParameter.ContentType"
 )
 
+// Refusals of an app key acting for another organisation (the seed's
+// Agent.ProxyOrganizationId, or the X-Callgate-Proxy-Organization header).
+// Both are HTTP 403 and Connect PermissionDenied.
+const (
+	// NoPermissionFeature: the app key is not an agent key, so it acts for
+	// its own tenant only (the seed's code for a feature the caller lacks).
+	NoPermissionFeature = "UnauthorizedOperation.NoPermissionFeature"
+	// ProxyOrganization: the organisation named is not a sub-tenant of the
+	// agent key's tenant, or does not exist; the two are not told apart.
+	ProxyOrganization = "UnauthorizedOperation.ProxyOrganization"
+)
+
 // Error is an error with a stable code and a message fit to show the caller.
 type Error struct {
 	Code    string

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"connectrpc.com/connect"
@@ -106,8 +107,8 @@ func TestTenant(t *testing.T) {
 		want     auth.Principal
 		wantCode string // empty: authenticated
 	}{
-		{name: "valid", header: bearer("Bearer live-secret"), want: auth.Principal{TenantID: "t1", AppKey: "k1"}},
-		{name: "valid_lower_case_scheme", header: bearer("bearer live-secret"), want: auth.Principal{TenantID: "t1", AppKey: "k1"}},
+		{name: "valid", header: bearer("Bearer live-secret"), want: auth.Principal{TenantID: "t1", AppKey: "k1", KeyTenantID: "t1"}},
+		{name: "valid_lower_case_scheme", header: bearer("bearer live-secret"), want: auth.Principal{TenantID: "t1", AppKey: "k1", KeyTenantID: "t1"}},
 		{name: "revoked", header: bearer("Bearer old-secret"), wantCode: apierr.Unauthorized},
 		{name: "wrong", header: bearer("Bearer live-secret2"), wantCode: apierr.Unauthorized},
 		{name: "app_key_is_not_the_secret", header: bearer("Bearer k1"), wantCode: apierr.Unauthorized},
@@ -218,10 +219,14 @@ func TestInterceptors(t *testing.T) {
 		authorization  string
 		wantTenant     string
 		wantKey        string
+		proxy          string       // the X-Callgate-Proxy-Organization header
 		wantConnect    connect.Code // 0: allowed
 		wantStableCode string
 	}{
 		{name: "tenant_valid", prefix: "/tenant", authorization: "Bearer live-secret", wantTenant: "t1", wantKey: "k1"},
+		{name: "tenant_names_itself", prefix: "/tenant", authorization: "Bearer live-secret", proxy: "t1", wantTenant: "t1", wantKey: "k1"},
+		{name: "tenant_not_an_agent", prefix: "/tenant", authorization: "Bearer live-secret", proxy: "t2",
+			wantConnect: connect.CodePermissionDenied, wantStableCode: apierr.NoPermissionFeature},
 		{name: "tenant_revoked", prefix: "/tenant", authorization: "Bearer old-secret", wantConnect: connect.CodeUnauthenticated, wantStableCode: apierr.Unauthorized},
 		{name: "tenant_missing", prefix: "/tenant", wantConnect: connect.CodeUnauthenticated, wantStableCode: apierr.Unauthorized},
 		{name: "admin_valid_sets_no_principal", prefix: "/admin", authorization: "Bearer admin-token"},
@@ -233,6 +238,9 @@ func TestInterceptors(t *testing.T) {
 			req := connect.NewRequest(&callgatev1.SubmitCallbackRequest{})
 			if tt.authorization != "" {
 				req.Header().Set("Authorization", tt.authorization)
+			}
+			if tt.proxy != "" {
+				req.Header().Set(auth.ProxyHeader, tt.proxy)
 			}
 			resp, err := client.SubmitCallback(t.Context(), req)
 			if tt.wantConnect != 0 {
@@ -249,5 +257,79 @@ func TestInterceptors(t *testing.T) {
 				t.Errorf("handler saw tenant %q key %q, want %q %q", resp.Msg.GetMessageId(), resp.Msg.GetRequestId(), tt.wantTenant, tt.wantKey)
 			}
 		})
+	}
+}
+
+// TestActFor: an agent key acts for its tenant's sub-tenants and nobody
+// else; any other key acts for its own tenant only.
+func TestActFor(t *testing.T) {
+	s := openStore(t)
+	ctx := t.Context()
+	for _, tn := range []store.Tenant{{ID: "parent"}, {ID: "child", ParentID: "parent"}, {ID: "other"},
+		{ID: "cousin", ParentID: "other"}} {
+		if _, err := s.CreateTenant(ctx, tn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.AddAppKey(ctx, store.AppKey{TenantID: "parent", Key: "agent", Agent: true}, "agent-secret"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateAppKey(ctx, "parent", "plain", "plain-secret"); err != nil {
+		t.Fatal(err)
+	}
+	a := auth.New(s, "")
+	own := func(key string, agent bool) auth.Principal {
+		return auth.Principal{TenantID: "parent", AppKey: key, KeyTenantID: "parent", Agent: agent}
+	}
+	tests := []struct {
+		name      string
+		secret    string
+		proxy     string
+		want      auth.Principal
+		wantActor string
+		wantCode  string
+	}{
+		{name: "agent_without_header", secret: "agent-secret", want: own("agent", true), wantActor: "agent"},
+		{name: "agent_names_own_tenant", secret: "agent-secret", proxy: "parent", want: own("agent", true), wantActor: "agent"},
+		{name: "agent_for_child", secret: "agent-secret", proxy: "child",
+			want:      auth.Principal{TenantID: "child", AppKey: "agent", KeyTenantID: "parent", Agent: true},
+			wantActor: "agent for child"},
+		{name: "agent_for_other_top_level", secret: "agent-secret", proxy: "other", wantCode: apierr.ProxyOrganization},
+		{name: "agent_for_another_child", secret: "agent-secret", proxy: "cousin", wantCode: apierr.ProxyOrganization},
+		{name: "agent_for_missing", secret: "agent-secret", proxy: "nobody", wantCode: apierr.ProxyOrganization},
+		{name: "plain_without_header", secret: "plain-secret", want: own("plain", false), wantActor: "plain"},
+		{name: "plain_names_own_tenant", secret: "plain-secret", proxy: "parent", want: own("plain", false), wantActor: "plain"},
+		{name: "plain_for_child", secret: "plain-secret", proxy: "child", wantCode: apierr.NoPermissionFeature},
+		{name: "plain_for_missing", secret: "plain-secret", proxy: "nobody", wantCode: apierr.NoPermissionFeature},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := bearer("Bearer " + tt.secret)
+			if tt.proxy != "" {
+				h.Set(auth.ProxyHeader, tt.proxy)
+			}
+			p, err := a.Tenant(ctx, h)
+			if tt.wantCode != "" {
+				checkCode(t, err, tt.wantCode)
+				var ae *apierr.Error
+				if errors.As(err, &ae) && ae.Status != http.StatusForbidden {
+					t.Errorf("status %d, want 403", ae.Status)
+				}
+				return
+			}
+			if err != nil || p != tt.want {
+				t.Fatalf("Tenant = %+v, %v; want %+v", p, err, tt.want)
+			}
+			if p.Actor() != tt.wantActor {
+				t.Errorf("Actor() = %q, want %q", p.Actor(), tt.wantActor)
+			}
+		})
+	}
+	// Refusals for a child and for a stranger read alike: nothing tells
+	// whether a tenant exists.
+	_, errStranger := a.Tenant(ctx, http.Header{"Authorization": {"Bearer agent-secret"}, auth.ProxyHeader: {"nobody"}})
+	_, errCousin := a.Tenant(ctx, http.Header{"Authorization": {"Bearer agent-secret"}, auth.ProxyHeader: {"cousin"}})
+	if strip := func(err error, org string) string { return strings.ReplaceAll(err.Error(), org, "X") }; strip(errStranger, "nobody") != strip(errCousin, "cousin") {
+		t.Errorf("a missing tenant and another's sub-tenant are refused differently: %v / %v", errStranger, errCousin)
 	}
 }

@@ -30,25 +30,64 @@ func newBreakers(threshold int, cooldown, maxCool time.Duration) *breakers {
 }
 
 // allow says whether a delivery to endpoint may be sent now; if not, when
-// to look again. A probe, once allowed, must be reported.
-func (b *breakers) allow(endpoint string, now time.Time) (bool, time.Time) {
+// to look again. probe says the send is the one probe of an open circuit:
+// it must be reported, or released when it did not reach the endpoint.
+func (b *breakers) allow(endpoint string, now time.Time) (ok bool, until time.Time, probe bool) {
 	if endpoint == "" || b.threshold <= 0 {
-		return true, time.Time{}
+		return true, time.Time{}, false
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	br := b.m[endpoint]
 	if br == nil || br.fails < b.threshold {
-		return true, time.Time{}
+		return true, time.Time{}, false
 	}
 	if now.Before(br.openUntil) {
-		return false, br.openUntil
+		return false, br.openUntil, false
 	}
 	if br.probing {
-		return false, now.Add(min(br.cool, time.Second))
+		return false, now.Add(min(br.cool, time.Second)), false
 	}
 	br.probing = true
-	return true, time.Time{}
+	return true, time.Time{}, true
+}
+
+// release hands back a probe that said nothing about the endpoint (the
+// gateway itself failed to send it), so that another delivery may probe.
+func (b *breakers) release(endpoint string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if br := b.m[endpoint]; br != nil {
+		br.probing = false
+	}
+}
+
+// Circuit states, as the per-endpoint gauge shows them.
+const (
+	circuitClosed   = 0
+	circuitOpen     = 1
+	circuitHalfOpen = 2 // a probe is out
+)
+
+// state is endpoint's circuit state.
+func (b *breakers) state(endpoint string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	br := b.m[endpoint]
+	switch {
+	case br == nil || b.threshold <= 0 || br.fails < b.threshold:
+		return circuitClosed
+	case br.probing:
+		return circuitHalfOpen
+	}
+	return circuitOpen
+}
+
+// forget drops endpoint's circuit (its config was deleted).
+func (b *breakers) forget(endpoint string) {
+	b.mu.Lock()
+	delete(b.m, endpoint)
+	b.mu.Unlock()
 }
 
 // report records an attempt's result for endpoint.

@@ -85,6 +85,9 @@ type Options struct {
 	// EndpointConcurrency caps the sends running at once to one endpoint
 	// (default half the workers; negative: no cap).
 	EndpointConcurrency int
+	// Policies, when set, gives endpoints and tenants retry schedules and
+	// rates of their own.
+	Policies Policies
 }
 
 // Dispatcher sends deliveries. Create it with New and run it with Run.
@@ -99,6 +102,7 @@ type Dispatcher struct {
 
 	breakers *breakers
 	slots    *slots
+	rates    *rates
 }
 
 // New returns a Dispatcher; call Run to start it.
@@ -143,6 +147,7 @@ func New(s Store, sender Sender, log *slog.Logger, opts Options) *Dispatcher {
 
 		breakers: newBreakers(opts.BreakerThreshold, opts.BreakerCooldown, 10*time.Minute),
 		slots:    newSlots(opts.EndpointConcurrency),
+		rates:    newRates(),
 	}
 }
 
@@ -159,6 +164,14 @@ func (d *Dispatcher) Notify(ds []store.Delivery) {
 
 // OpenCircuits counts the endpoints whose circuit is open.
 func (d *Dispatcher) OpenCircuits() int { return d.breakers.open(d.now()) }
+
+// ForgetEndpoint drops what the dispatcher keeps of the endpoint of a
+// deleted config: its circuit, its rate bucket and its metrics.
+func (d *Dispatcher) ForgetEndpoint(configID string) {
+	d.breakers.forget(configID)
+	d.rates.forget(configID)
+	d.opts.Metrics.ForgetEndpoint(configID)
+}
 
 // Queued is how many deliveries are in memory, due or in flight.
 func (d *Dispatcher) Queued() int { return d.q.len() }
@@ -279,8 +292,9 @@ func (d *Dispatcher) attempt(ctx context.Context, id string) time.Time {
 	// timeout, and finishing it beats sending it twice.
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SendTimeout+2*time.Second)
 	defer cancel()
-	if ok, until := d.breakers.allow(dl.ConfigID, start); !ok {
-		// The endpoint's circuit is open: wait without spending an attempt.
+	ok, probe, until := d.admit(sendCtx, dl, start)
+	if !ok {
+		// Wait without spending an attempt.
 		if err := d.store.Defer(sendCtx, id, dl.Attempts, until); err != nil {
 			d.log.Error("defer delivery", "delivery_id", id, "error", err)
 			return time.Time{}
@@ -290,23 +304,18 @@ func (d *Dispatcher) attempt(ctx context.Context, id string) time.Time {
 		}
 		return time.Time{}
 	}
-	if !d.slots.take(dl.ConfigID) {
-		// As many sends as the endpoint may take are running: wait a
-		// moment without spending an attempt.
-		next := d.now().Add(50 * time.Millisecond)
-		if err := d.store.Defer(sendCtx, id, dl.Attempts, next); err != nil {
-			d.log.Error("defer delivery", "delivery_id", id, "error", err)
-			return time.Time{}
-		}
-		return next
-	}
 	out, reached := d.send(sendCtx, dl, start)
 	d.slots.done(dl.ConfigID)
+	if probe && !reached {
+		d.breakers.release(dl.ConfigID)
+		d.opts.Metrics.EndpointBreaker(dl.ConfigID, d.breakers.state(dl.ConfigID))
+	}
 	out = d.judge(sendCtx, dl, out)
-	c := d.complete(dl, start, out)
+	c := d.complete(sendCtx, dl, start, out)
 	if reached && dl.ConfigID != "" {
 		ok := out.GetKind() == pluginv1.OutcomeKind_OUTCOME_KIND_DELIVERED
 		d.breakers.report(dl.ConfigID, ok, d.now())
+		d.opts.Metrics.EndpointBreaker(dl.ConfigID, d.breakers.state(dl.ConfigID))
 		switch {
 		case ok:
 			c.Endpoint = store.EndpointHealthy
@@ -325,6 +334,9 @@ func (d *Dispatcher) attempt(ctx context.Context, id string) time.Time {
 		return time.Time{}
 	}
 	d.opts.Metrics.Attempt(dl.Channel, c.Attempt.Outcome, c.Attempt.Latency, d.now().Sub(dl.CreatedAt))
+	if reached {
+		d.opts.Metrics.EndpointAttempt(dl.ConfigID, c.Attempt.Outcome)
+	}
 	attrs := []any{"delivery_id", id, "message_id", dl.MessageID, "tenant", dl.TenantID,
 		"channel", dl.Channel, "attempt", dl.Attempts, "outcome", c.Attempt.Outcome,
 		"status_code", c.Attempt.StatusCode, "latency_ms", c.Attempt.Latency.Milliseconds(), "next", c.Status}
@@ -423,7 +435,7 @@ func (d *Dispatcher) send(ctx context.Context, dl store.Delivery, start time.Tim
 }
 
 // complete decides the delivery's next state from an attempt's outcome.
-func (d *Dispatcher) complete(dl store.Delivery, start time.Time, out *pluginv1.Outcome) store.Completion {
+func (d *Dispatcher) complete(ctx context.Context, dl store.Delivery, start time.Time, out *pluginv1.Outcome) store.Completion {
 	latency := time.Duration(out.GetLatencyMs()) * time.Millisecond
 	if latency == 0 {
 		latency = d.now().Sub(start)
@@ -440,6 +452,7 @@ func (d *Dispatcher) complete(dl store.Delivery, start time.Time, out *pluginv1.
 		Latency:    latency,
 		Response:   string(resp),
 		Error:      out.GetError(),
+		VendorID:   out.GetVendorMessageId(),
 	}}
 	switch out.GetKind() {
 	case pluginv1.OutcomeKind_OUTCOME_KIND_DELIVERED:
@@ -452,11 +465,7 @@ func (d *Dispatcher) complete(dl store.Delivery, start time.Time, out *pluginv1.
 	}
 	c.Attempt.Outcome = "retryable"
 	c.LastError = describe(out)
-	schedule := d.opts.Schedule
-	if dl.Schedule != nil {
-		schedule = dl.Schedule
-	}
-	delay, ok := retryDelay(schedule, dl.Attempts, !d.opts.NoJitter)
+	delay, ok := retryDelay(d.retrySchedule(ctx, dl), dl.Attempts, !d.opts.NoJitter)
 	if !ok {
 		c.Status = store.StatusDead
 		c.LastError = fmt.Sprintf("gave up after %d attempts: %s", dl.Attempts, c.LastError)

@@ -4,19 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 
+	"github.com/callgate/callgate/core/api"
 	"github.com/callgate/callgate/core/route"
 	"github.com/callgate/callgate/core/store"
 )
 
 // DeclaredTenant is a tenant as a configuration file describes it, for
 // people who keep their configuration in git. Applying it at start is
-// idempotent: what exists is left as it is, what is missing is made.
+// idempotent: what exists is left as it is, what is missing is made. What
+// it makes is in the audit log with the actor "config-file". A sub-tenant
+// names its parent, declared before it.
 type DeclaredTenant struct {
 	ID       string            `yaml:"id"`
 	Name     string            `yaml:"name"`
+	Parent   string            `yaml:"parent"`
 	AppKeys  []DeclaredAppKey  `yaml:"app_keys"`
 	Configs  []DeclaredConfig  `yaml:"configs"`
 	Channels []DeclaredChannel `yaml:"channels"`
@@ -29,6 +34,7 @@ type DeclaredAppKey struct {
 	Key       string `yaml:"key"`
 	Secret    string `yaml:"secret"`
 	SecretEnv string `yaml:"secret_env"`
+	Agent     bool   `yaml:"agent"` // may act for the tenant's sub-tenants
 }
 
 // DeclaredConfig is a callback config; key and token may come from
@@ -73,7 +79,12 @@ func (g *Gateway) applyDeclared(ctx context.Context) error {
 		if t.ID == "" {
 			return errors.New("declared tenant without an id")
 		}
-		if _, err := g.store.CreateTenant(ctx, store.Tenant{ID: t.ID, Name: t.Name}); err != nil && !errors.Is(err, store.ErrExists) {
+		detail := map[string]any{"name": t.Name}
+		if t.Parent != "" {
+			detail["parentId"] = t.Parent
+		}
+		tctx := store.WithAudit(ctx, declared(t.ID, api.AuditTenantCreate, t.ID, detail))
+		if _, err := g.store.CreateTenant(tctx, store.Tenant{ID: t.ID, Name: t.Name, ParentID: t.Parent}); err != nil && !errors.Is(err, store.ErrExists) {
 			return fmt.Errorf("declare tenant %q: %w", t.ID, err)
 		}
 		for _, k := range t.AppKeys {
@@ -84,7 +95,8 @@ func (g *Gateway) applyDeclared(ctx context.Context) error {
 			if k.Key == "" || len(secret) < 16 {
 				return fmt.Errorf("declared app key %q of tenant %q needs a key and a secret of 16 characters or more", k.Key, t.ID)
 			}
-			if _, err := g.store.CreateAppKey(ctx, t.ID, k.Key, secret); err != nil && !errors.Is(err, store.ErrExists) {
+			kctx := store.WithAudit(ctx, declared(t.ID, api.AuditAppKeyCreate, k.Key, map[string]any{"agent": k.Agent}))
+			if _, err := g.store.AddAppKey(kctx, store.AppKey{TenantID: t.ID, Key: k.Key, Agent: k.Agent}, secret); err != nil && !errors.Is(err, store.ErrExists) {
 				return fmt.Errorf("declare app key %q: %w", k.Key, err)
 			}
 		}
@@ -100,14 +112,21 @@ func (g *Gateway) applyDeclared(ctx context.Context) error {
 			if key != "" && len(key) != 32 {
 				return fmt.Errorf("declared config %q: the key must be 32 bytes", c.URL)
 			}
-			if _, err := g.store.AddCallbackConfig(ctx, store.CallbackConfig{TenantID: t.ID, URL: c.URL, Key: key,
-				Token: token, Operator: "config-file"}); err != nil && !errors.Is(err, store.ErrExists) {
+			added, err := g.store.AddCallbackConfig(ctx, store.CallbackConfig{TenantID: t.ID, URL: c.URL, Key: key,
+				Token: token, Operator: "config-file"})
+			switch {
+			case errors.Is(err, store.ErrExists):
+			case err != nil:
 				return fmt.Errorf("declare config %q: %w", c.URL, err)
+			default:
+				if err := g.store.RecordAudit(ctx, declared(t.ID, api.AuditConfigAdd, added.ID, api.ConfigAuditDetail(added))); err != nil {
+					return err
+				}
 			}
 		}
 		for _, ch := range t.Channels {
-			if _, err := g.store.PutChannel(ctx, store.Channel{TenantID: t.ID, ID: ch.ID, Plugin: ch.Plugin, Settings: ch.Settings}); err != nil {
-				return fmt.Errorf("declare channel %q: %w", ch.ID, err)
+			if err := g.declareChannel(ctx, t.ID, ch); err != nil {
+				return err
 			}
 		}
 		for _, r := range t.Rules {
@@ -136,9 +155,30 @@ func (g *Gateway) declareRule(ctx context.Context, tenantID string, r DeclaredRu
 	if err != nil {
 		return fmt.Errorf("declare rule %q: %w", r.Code, err)
 	}
-	if _, err := g.store.PutRule(ctx, store.RuleVersion{TenantID: tenantID, Code: r.Code, Wasm: wasm, Classifies: classifies}, false); err != nil {
+	rv, err := g.store.PutRule(ctx, store.RuleVersion{TenantID: tenantID, Code: r.Code, Wasm: wasm, Classifies: classifies}, false)
+	if err != nil {
 		return fmt.Errorf("declare rule %q: %w", r.Code, err)
 	}
 	g.rules.Invalidate(tenantID, r.Code)
-	return nil
+	return g.store.RecordAudit(ctx, declared(tenantID, api.AuditRulePut, rv.Code, api.RuleAuditDetail(rv)))
+}
+
+// declareChannel puts a channel the file declares, when it differs from
+// the stored one.
+func (g *Gateway) declareChannel(ctx context.Context, tenantID string, ch DeclaredChannel) error {
+	want := store.Channel{TenantID: tenantID, ID: ch.ID, Plugin: ch.Plugin, Settings: ch.Settings}
+	if cur, err := g.store.GetChannel(ctx, tenantID, ch.ID); err == nil && cur.Plugin == want.Plugin &&
+		maps.Equal(cur.Settings, want.Settings) {
+		return nil
+	}
+	saved, err := g.store.PutChannel(ctx, want)
+	if err != nil {
+		return fmt.Errorf("declare channel %q: %w", ch.ID, err)
+	}
+	return g.store.RecordAudit(ctx, declared(tenantID, api.AuditChannelPut, saved.ID, api.ChannelAuditDetail(saved)))
+}
+
+// declared is the audit event of a change the configuration file made.
+func declared(tenantID, action, target string, detail map[string]any) store.AuditEvent {
+	return store.AuditEvent{TenantID: tenantID, Actor: api.AuditActorConfigFile, Action: action, Target: target, Detail: detail}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/callgate/callgate/core/ruleset"
 	"github.com/callgate/callgate/core/secrets"
 	"github.com/callgate/callgate/core/store"
+	pluginv1 "github.com/callgate/callgate/proto/callgate/plugin/v1"
 	"github.com/callgate/callgate/rules"
 )
 
@@ -41,6 +42,7 @@ type Gateway struct {
 	rules      *ruleset.Set
 
 	tenantLimits *tenantLimits
+	policies     *policyResolver
 }
 
 // Open prepares a gateway: it locks the data folder, opens the store,
@@ -96,11 +98,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Gateway, err er
 		return nil, err
 	}
 	g.host = pluginhost.New(log.With("component", "pluginhost"), specs...)
+	g.host.SetReceiptSink(receiptSink{store: g.store, log: log.With("component", "receipts")})
 	if err := g.host.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start plugins: %w", err)
 	}
 	g.metrics = metrics.New()
 	g.tenantLimits = &tenantLimits{store: g.store, m: map[string]cachedLimits{}}
+	g.policies = newPolicyResolver(g.store, g.tenantLimits)
 	cacheDir := cfg.RuleCacheDir
 	if cacheDir == "" {
 		cacheDir = filepath.Join(cfg.DataDir, "rule-cache")
@@ -127,7 +131,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Gateway, err er
 		Channels:    newChannelResolver(g.store, g.host, &g.cfg),
 		Metrics:     g.metrics,
 		Classifier:  g.rules,
+		Policies:    g.policies,
 	})
+	g.policies.deleted = g.dispatcher.ForgetEndpoint
 	g.registerGauges()
 	g.auth = auth.New(g.store, cfg.AdminToken)
 	g.handler = g.routes()
@@ -235,6 +241,36 @@ func (p plugins) Plugins() []api.Plugin {
 		out = append(out, api.Plugin{Name: i.Name, Version: i.Version, Healthy: i.Healthy, Settings: i.Settings})
 	}
 	return out
+}
+
+// receiptSink records the receipts plugins report on their own (an SMSC's
+// delivery receipts) against the deliveries they are about.
+type receiptSink struct {
+	store *store.Store
+	log   *slog.Logger
+}
+
+func (s receiptSink) PluginReceipt(ctx context.Context, plugin string, r *pluginv1.ParsedReceipt) {
+	detail := r.GetDetail()
+	if len(detail) > 64<<10 {
+		detail = detail[:64<<10]
+	}
+	rc, err := s.store.AddVendorReceipt(ctx, store.VendorReceipt{Plugin: plugin, DeliveryID: r.GetDeliveryId(),
+		VendorID: r.GetVendorMessageId(), Status: r.GetStatus(), Detail: detail})
+	attrs := []any{"plugin", plugin, "vendor_message_id", r.GetVendorMessageId(), "status", r.GetStatus()}
+	if err == nil {
+		s.log.Debug("plugin receipt recorded", append(attrs, "delivery_id", rc.DeliveryID, "receipt_id", rc.ID)...)
+		return
+	}
+	attrs = append(attrs, "delivery_id", r.GetDeliveryId())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// Receipts for deliveries pruned since, or for another gateway's,
+		// are common: not worth more than a debug line each.
+		s.log.Debug("plugin receipt for no known delivery", attrs...)
+	default:
+		s.log.Warn("record plugin receipt", append(attrs, "error", err)...)
+	}
 }
 
 // openSecrets loads the master key that seals secrets at rest, making one

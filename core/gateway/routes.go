@@ -46,7 +46,7 @@ func (g *Gateway) routes() http.Handler {
 	ic := ingest.NewConnectHandler(svc)
 	rpc.Handle(callgatev1connect.NewCallbackServiceHandler(ic, tenantOpts))
 	rpc.Handle(callgatev1connect.NewFeedbackServiceHandler(ic, tenantOpts))
-	rpc.Handle(callgatev1connect.NewConfigServiceHandler(api.NewConfigService(g.store, g.log.With("component", "config")), tenantOpts))
+	rpc.Handle(callgatev1connect.NewConfigServiceHandler(api.NewConfigService(g.store, g.log.With("component", "config")).NotifyChanges(g.policies), tenantOpts))
 	rpc.Handle(callgatev1connect.NewDeliveryServiceHandler(api.NewDeliveryService(g.store, g.dispatcher), tenantOpts))
 	rpc.Handle(callgatev1connect.NewChannelServiceHandler(api.NewChannelService(plugins{g.host}, g.store, g.log.With("component", "channels")), tenantOpts))
 	rpc.Handle(callgatev1connect.NewRuleServiceHandler(api.NewRuleService(g.store, g.rules, g.log.With("component", "rules")),
@@ -121,7 +121,7 @@ func (g *Gateway) tc3Handler(lim *limits.Limits) http.Handler {
 	log := g.log.With("component", "tc3")
 	return tc3.New(tc3.Options{
 		Keys:    g.store,
-		Configs: api.NewConfigService(g.store, log),
+		Configs: api.NewConfigService(g.store, log).NotifyChanges(g.policies),
 		Limiter: lim.ForClass(limits.Manage),
 		Log:     log,
 	})

@@ -11,7 +11,8 @@ import (
 )
 
 // tenantLimits answers the limiter's question "does this tenant have limits
-// of its own?" from the store, remembering answers for a few seconds: it is
+// of its own?" (and the dispatcher's "does it have a retry schedule of its
+// own?") from the store, remembering answers for a few seconds: it is
 // asked on every call, and limits change rarely (UpdateTenant forgets the
 // tenant's answer at once).
 type tenantLimits struct {
@@ -48,6 +49,11 @@ func (t *tenantLimits) rules(tenantID string) ruleset.TenantLimits {
 		MemoryPages: uint32(l.RuleMemoryMiB) * 16, // 16 pages of 64 KiB a MiB
 		MaxOutput:   l.RuleOutputKiB << 10,
 	}
+}
+
+// retry is the tenant's own retry schedule, nil for none.
+func (t *tenantLimits) retry(tenantID string) []time.Duration {
+	return t.get(tenantID).Retry.Schedule()
 }
 
 func (t *tenantLimits) get(tenantID string) store.TenantLimits {

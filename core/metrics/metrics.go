@@ -24,6 +24,11 @@ type Metrics struct {
 	endToEnd   *prometheus.HistogramVec
 	ruleCalls  *prometheus.HistogramVec
 	ruleErrors *prometheus.CounterVec
+
+	// Per endpoint (callback config), see endpoint.go.
+	endpointAttempts *prometheus.CounterVec
+	endpointBreaker  *prometheus.GaugeVec
+	endpointDeferred *prometheus.CounterVec
 }
 
 // Latency buckets from 0.5 ms to about 60 s: callgate acks in a few
@@ -67,7 +72,9 @@ func New() *Metrics {
 			Help: "Rule calls that failed (trap, limit, bad output), by export.",
 		}, []string{"export"}),
 	}
+	m.newEndpointMetrics()
 	m.registry.MustRegister(m.ingest, m.ack, m.attempts, m.send, m.endToEnd, m.ruleCalls, m.ruleErrors,
+		m.endpointAttempts, m.endpointBreaker, m.endpointDeferred,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"testing"
 
 	"github.com/callgate/callgate/core/pluginhost"
@@ -47,4 +48,39 @@ func BenchmarkPluginSend(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkPluginRoundTrip measures what the plugin protocol itself costs
+// per delivery: the echo plugin process answers at once and sends
+// nothing. "unary" is a plugin built without SendStream (one Send RPC per
+// delivery), "stream" one with it (deliveries of concurrent callers
+// share a stream and its messages). Run with -cpu to vary GOMAXPROCS.
+func BenchmarkPluginRoundTrip(b *testing.B) {
+	for _, mode := range []struct{ name, plugin string }{{"unary", "echo-legacy"}, {"stream", "echo"}} {
+		h := pluginhost.New(slog.New(slog.DiscardHandler), echoSpec("echo", mode.plugin))
+		if err := h.Start(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		d := &pluginv1.Delivery{Id: "dlv_bench", Destination: "+15550001111", Body: make([]byte, 500)}
+		send := func(b *testing.B) {
+			out, err := h.Send(context.Background(), "echo", d)
+			if err != nil || out.GetKind() != pluginv1.OutcomeKind_OUTCOME_KIND_DELIVERED {
+				b.Fatalf("send: %v %v", out, err)
+			}
+		}
+		b.Run(mode.name+"/serial", func(b *testing.B) {
+			for b.Loop() {
+				send(b)
+			}
+		})
+		b.Run(mode.name+"/parallel32", func(b *testing.B) {
+			b.SetParallelism(32 / runtime.GOMAXPROCS(0))
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					send(b)
+				}
+			})
+		})
+		h.Close()
+	}
 }

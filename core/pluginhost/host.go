@@ -4,8 +4,10 @@
 // Each plugin is an executable built with sdk/sender. The host starts it
 // through hashicorp/go-plugin, checks its SHA-256 when one is configured,
 // asks it to describe itself, and then forwards Send, SendBatch and
-// ParseReceipt calls to it by name. The plugin's log lines arrive in the
-// host's slog logger under the plugin's name.
+// ParseReceipt calls to it by name. Sends share one stream per process
+// (SendStream) when the plugin serves it, and the receipts a plugin
+// reports on its own go to the host's [ReceiptSink]. The plugin's log
+// lines arrive in the host's slog logger under the plugin's name.
 //
 // A plugin process that dies, or stops answering, is started again in
 // the background with exponential backoff (50 ms doubling up to 5 s,
@@ -91,6 +93,7 @@ type Info struct {
 type Host struct {
 	log   *slog.Logger
 	specs []Spec
+	sink  ReceiptSink
 
 	mu       sync.Mutex
 	procs    map[string]*proc
@@ -106,6 +109,16 @@ func New(log *slog.Logger, specs ...Spec) *Host {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Host{log: log, specs: slices.Clone(specs), procs: make(map[string]*proc)}
+}
+
+// SetReceiptSink has the host subscribe to the receipts each plugin
+// reports on its own (see sender.ReceiptSource) and hand them to sink,
+// after every start and restart of the plugin's process. Call it before
+// Start.
+func (h *Host) SetReceiptSink(sink ReceiptSink) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sink = sink
 }
 
 // Start starts every plugin and asks each to describe itself. If one
@@ -136,6 +149,9 @@ func (h *Host) Start(ctx context.Context) error {
 	h.starting = true
 	h.mu.Unlock()
 
+	h.mu.Lock()
+	sink := h.sink
+	h.mu.Unlock()
 	procs := make(map[string]*proc, len(h.specs))
 	stopAll := func() {
 		for _, p := range procs {
@@ -143,7 +159,7 @@ func (h *Host) Start(ctx context.Context) error {
 		}
 	}
 	for _, s := range h.specs {
-		p := newProc(s, h.log.With("plugin", s.Name))
+		p := newProc(s, h.log.With("plugin", s.Name), sink)
 		if err := p.start(ctx); err != nil {
 			stopAll()
 			return fmt.Errorf("start plugin %q: %w", s.Name, err)
@@ -178,12 +194,19 @@ func (h *Host) lookup(name string) (*proc, error) {
 // error, not an Outcome, when the plugin is unknown (every name is, before
 // Start) or cannot be reached; how the receiver answered is in the
 // Outcome.
+//
+// Concurrent calls to one plugin share one SendStream to its process
+// rather than making an RPC each; a plugin built without the stream is
+// sent to with one unary Send per call. When the stream breaks, the calls
+// waiting on it fail with [ErrPluginUnavailable] (their deliveries may
+// have gone out: receivers de-duplicate on the delivery id) and the next
+// calls use unary Sends for a moment, then a new stream.
 func (h *Host) Send(ctx context.Context, name string, d *pluginv1.Delivery) (*pluginv1.Outcome, error) {
 	p, err := h.lookup(name)
 	if err != nil {
 		return nil, err
 	}
-	return call(p, func(c *sender.Client) (*pluginv1.Outcome, error) { return c.Send(ctx, d) })
+	return p.send(ctx, d)
 }
 
 // SendBatch has the named plugin attempt several deliveries; the

@@ -39,6 +39,12 @@ type proc struct {
 	cancel context.CancelFunc
 	// restarter is the background restart, when one runs.
 	restarter sync.WaitGroup
+	// sink, when set, is handed the receipts the plugin reports.
+	sink ReceiptSink
+	// workers are the goroutines that serve a process (its receipt
+	// subscription, its send stream's writer and reader). They end with
+	// their process's generation; close waits for them.
+	workers sync.WaitGroup
 
 	mu         sync.Mutex
 	client     *plugin.Client // nil while down
@@ -48,11 +54,20 @@ type proc struct {
 	failures   int  // deaths and failed starts since the last good call
 	restarts   int
 	closed     bool
+	// gen ends when the current process is taken out of service.
+	gen    context.Context
+	endGen context.CancelFunc
+	// mux is the current process's send stream, nil until first used or
+	// after it broke; noStream is set when the process does not serve
+	// one, and streamAfter delays a new stream after one broke.
+	mux         *sendMux
+	noStream    bool
+	streamAfter time.Time
 }
 
-func newProc(spec Spec, log *slog.Logger) *proc {
+func newProc(spec Spec, log *slog.Logger, sink ReceiptSink) *proc {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &proc{spec: spec, log: log, ctx: ctx, cancel: cancel}
+	return &proc{spec: spec, log: log, sink: sink, ctx: ctx, cancel: cancel}
 }
 
 // start runs the first process, failing rather than retrying.
@@ -62,10 +77,22 @@ func (p *proc) start(ctx context.Context) error {
 		return err
 	}
 	p.mu.Lock()
-	p.client, p.rpc, p.desc = c, rpc, desc
+	p.installLocked(c, rpc, desc)
 	p.mu.Unlock()
 	p.log.Info("plugin started", "version", desc.GetVersion(), "channel_kinds", desc.GetChannelKinds())
 	return nil
+}
+
+// installLocked puts a launched process in service and starts what serves
+// it: the subscription to its receipts, when the host has a sink.
+func (p *proc) installLocked(c *plugin.Client, rpc *sender.Client, desc *pluginv1.DescribeResponse) {
+	p.client, p.rpc, p.desc = c, rpc, desc
+	p.gen, p.endGen = context.WithCancel(p.ctx)
+	p.mux, p.noStream, p.streamAfter = nil, false, time.Time{}
+	if p.sink != nil {
+		p.workers.Add(1)
+		go p.subscribe(p.gen, c, rpc)
+	}
 }
 
 // launch starts a process with a fresh exec.Cmd (one cannot be run twice),
@@ -143,6 +170,10 @@ func startError(err error) error {
 func (p *proc) live() (*plugin.Client, *sender.Client, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.liveLocked()
+}
+
+func (p *proc) liveLocked() (*plugin.Client, *sender.Client, error) {
 	if p.closed {
 		return nil, nil, ErrClosed
 	}
@@ -208,6 +239,7 @@ func (p *proc) markDead(client *plugin.Client, err error) {
 func (p *proc) detachLocked() {
 	old := p.client
 	p.client, p.rpc = nil, nil
+	p.endGenLocked()
 	if p.restarting {
 		return
 	}
@@ -216,6 +248,15 @@ func (p *proc) detachLocked() {
 	p.failures++
 	p.restarter.Add(1)
 	go p.restart(old, delay)
+}
+
+// endGenLocked stops what serves the current process: its send stream and
+// its receipt subscription.
+func (p *proc) endGenLocked() {
+	if p.endGen != nil {
+		p.endGen()
+	}
+	p.mux = nil
 }
 
 func backoff(failures int) time.Duration {
@@ -248,7 +289,7 @@ func (p *proc) restart(old *plugin.Client, delay time.Duration) {
 			return
 		}
 		if err == nil {
-			p.client, p.rpc, p.desc = client, rpc, desc
+			p.installLocked(client, rpc, desc)
 			p.restarting = false
 			p.restarts++
 			n := p.restarts
@@ -284,11 +325,13 @@ func (p *proc) close() {
 	p.closed = true
 	client := p.client
 	p.client, p.rpc = nil, nil
+	p.endGenLocked()
 	p.mu.Unlock()
 	p.cancel()
 	if client != nil {
 		client.Kill()
 	}
 	p.restarter.Wait()
+	p.workers.Wait()
 	p.log.Info("plugin stopped")
 }

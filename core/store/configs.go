@@ -26,6 +26,66 @@ type CallbackConfig struct {
 	// Auth is how the receiver wants to be authenticated beyond the
 	// signatures: extra headers and basic authentication.
 	Auth EndpointAuth
+	// Policy is how deliveries to the config are retried and paced.
+	Policy DeliveryPolicy
+}
+
+// DeliveryPolicy is a config's own way of delivering, kept as JSON in
+// callback_configs.policy: {"retry":{"scheduleMs":[1000,5000]},
+// "rate":{"perSecond":10,"burst":10}}. A nil part inherits.
+type DeliveryPolicy struct {
+	Retry *RetryPolicy `json:"retry,omitempty"`
+	Rate  *RateLimit   `json:"rate,omitempty"`
+}
+
+// RetryPolicy is a retry schedule, the delay before each retry; an empty
+// (non-nil) ScheduleMs means no retries. A tenant's is kept in its
+// settings as {"retry":{"scheduleMs":[...]}}.
+type RetryPolicy struct {
+	ScheduleMs []int64 `json:"scheduleMs"`
+}
+
+// Schedule returns the delays as durations; nil for a nil policy, so that
+// the caller can tell "inherit" from "no retries".
+func (p *RetryPolicy) Schedule() []time.Duration {
+	if p == nil {
+		return nil
+	}
+	out := make([]time.Duration, len(p.ScheduleMs))
+	for i, ms := range p.ScheduleMs {
+		out[i] = time.Duration(ms) * time.Millisecond
+	}
+	return out
+}
+
+// RateLimit bounds the sends per second to one endpoint, with a burst.
+type RateLimit struct {
+	PerSecond float64 `json:"perSecond"`
+	Burst     int     `json:"burst,omitempty"`
+}
+
+func (p DeliveryPolicy) encode() (string, error) {
+	if p.Retry == nil && p.Rate == nil {
+		return "", nil
+	}
+	if p.Retry != nil && p.Retry.ScheduleMs == nil {
+		p.Retry = &RetryPolicy{ScheduleMs: []int64{}} // [] is not null: no retries
+	}
+	return marshalJSON(p)
+}
+
+func decodePolicy(configID, raw string) (DeliveryPolicy, error) {
+	var p DeliveryPolicy
+	if raw == "" {
+		return p, nil
+	}
+	if err := json.Unmarshal([]byte(raw), &p); err != nil {
+		return DeliveryPolicy{}, fmt.Errorf("decode policy of config %q: %w", configID, err)
+	}
+	if p.Retry != nil && p.Retry.ScheduleMs == nil {
+		p.Retry.ScheduleMs = []int64{}
+	}
+	return p, nil
 }
 
 // EndpointAuth is a receiver's authentication beyond signatures.
@@ -62,11 +122,15 @@ func (s *Store) AddCallbackConfig(ctx context.Context, c CallbackConfig) (Callba
 		}
 		auth = s.seal(string(b))
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+	policy, err := c.Policy.encode()
+	if err != nil {
+		return CallbackConfig{}, fmt.Errorf("encode config policy: %w", err)
+	}
+	err = s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO callback_configs (id, tenant_id, url, callback_key, callback_token, operator, created_at, auth)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, c.TenantID, c.URL, s.seal(c.Key), s.seal(c.Token), c.Operator, millis(c.CreatedAt), auth)
+			`INSERT INTO callback_configs (id, tenant_id, url, callback_key, callback_token, operator, created_at, auth, policy)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.TenantID, c.URL, s.seal(c.Key), s.seal(c.Token), c.Operator, millis(c.CreatedAt), auth, policy)
 		return err
 	})
 	if isUniqueViolation(err) {
@@ -99,13 +163,17 @@ func (s *Store) DeleteCallbackConfigByURL(ctx context.Context, tenantID, url str
 	return id, nil
 }
 
-const configColumns = `id, tenant_id, url, callback_key, callback_token, operator, created_at, disabled_at, disabled_reason, auth`
+const configColumns = `id, tenant_id, url, callback_key, callback_token, operator, created_at, disabled_at, disabled_reason, auth, policy`
 
 func (s *Store) scanConfig(row interface{ Scan(...any) error }) (CallbackConfig, error) {
 	var c CallbackConfig
 	var created, disabled int64
-	var auth string
-	if err := row.Scan(&c.ID, &c.TenantID, &c.URL, &c.Key, &c.Token, &c.Operator, &created, &disabled, &c.DisabledReason, &auth); err != nil {
+	var auth, policy string
+	if err := row.Scan(&c.ID, &c.TenantID, &c.URL, &c.Key, &c.Token, &c.Operator, &created, &disabled, &c.DisabledReason, &auth, &policy); err != nil {
+		return CallbackConfig{}, err
+	}
+	var err error
+	if c.Policy, err = decodePolicy(c.ID, policy); err != nil {
 		return CallbackConfig{}, err
 	}
 	if auth != "" {
@@ -119,7 +187,6 @@ func (s *Store) scanConfig(row interface{ Scan(...any) error }) (CallbackConfig,
 	}
 	c.Disabled = disabled != 0
 	c.CreatedAt = fromMillis(created)
-	var err error
 	if c.Key, err = s.open(c.Key); err != nil {
 		return CallbackConfig{}, err
 	}
@@ -160,6 +227,51 @@ func (s *Store) GetCallbackConfig(ctx context.Context, tenantID, id string) (Cal
 		return CallbackConfig{}, fmt.Errorf("get callback config: %w", err)
 	}
 	return c, nil
+}
+
+// SetCallbackConfigPolicy replaces the policy of one of the tenant's
+// configs and returns the config; ErrNotFound when there is no such
+// config. The audit event in ctx (see WithAudit), if any, is recorded in
+// the same transaction.
+func (s *Store) SetCallbackConfigPolicy(ctx context.Context, tenantID, id string, p DeliveryPolicy) (CallbackConfig, error) {
+	policy, err := p.encode()
+	if err != nil {
+		return CallbackConfig{}, fmt.Errorf("encode config policy: %w", err)
+	}
+	ev, audited := auditFrom(ctx)
+	err = s.write(ctx, func(ctx context.Context, tx *txn) error {
+		res, err := tx.ExecContext(ctx, `UPDATE callback_configs SET policy = ? WHERE tenant_id = ? AND id = ?`,
+			policy, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("callback config %q: %w", id, ErrNotFound)
+		}
+		if audited {
+			return insertAudit(ctx, tx, ev.forTenant(tenantID))
+		}
+		return nil
+	})
+	if err != nil {
+		return CallbackConfig{}, fmt.Errorf("set callback config policy: %w", err)
+	}
+	return s.GetCallbackConfig(ctx, tenantID, id)
+}
+
+// CallbackConfigPolicy returns only the policy of one of the tenant's
+// configs, opening nothing sealed; ErrNotFound when there is no such
+// config.
+func (s *Store) CallbackConfigPolicy(ctx context.Context, tenantID, id string) (DeliveryPolicy, error) {
+	var raw string
+	err := s.queryRow(ctx, `SELECT policy FROM callback_configs WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return DeliveryPolicy{}, fmt.Errorf("callback config %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return DeliveryPolicy{}, fmt.Errorf("get callback config policy: %w", err)
+	}
+	return decodePolicy(id, raw)
 }
 
 // ConfigRef is what rules see of a config: no secret, only whether one is

@@ -239,6 +239,10 @@ type Attempt struct {
 	Latency    time.Duration
 	Response   string
 	Error      string
+	// VendorID is the id the receiver or vendor gave what was sent, if
+	// any; it is kept on the delivery (the latest one wins) so that the
+	// vendor's receipts find it (see AddVendorReceipt).
+	VendorID string
 }
 
 // Completion is what an attempt ends with: its record and the delivery's
@@ -274,9 +278,11 @@ func (s *Store) Complete(ctx context.Context, c Completion) error {
 	a := c.Attempt
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, `
-			UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = 0, last_error = ?, updated_at = ?
+			UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = 0, last_error = ?, updated_at = ?,
+				vendor_id = CASE WHEN ? = '' THEN vendor_id ELSE ? END
 			 WHERE id = ? AND status = 'inflight' AND attempts = ?`,
-			string(c.Status), millis(c.NextAttemptAt), c.LastError, millis(time.Now()), a.DeliveryID, a.Number)
+			string(c.Status), millis(c.NextAttemptAt), c.LastError, millis(time.Now()), a.VendorID, a.VendorID,
+			a.DeliveryID, a.Number)
 		if err != nil {
 			return err
 		}

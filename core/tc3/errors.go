@@ -14,7 +14,9 @@ import (
 // the action's own (FailedOperation, InternalError.System,
 // InvalidParameter.ParamError, InvalidParameterValue,
 // UnauthorizedOperation.NoPermissionFeature), which callgate's stable
-// codes already are.
+// codes already are. An agent key naming an organisation that is not its
+// tenant's sub-tenant is answered with callgate's own
+// UnauthorizedOperation.ProxyOrganization.
 const (
 	CodeInvalidAuthorization     = "AuthFailure.InvalidAuthorization"
 	CodeSecretIDNotFound         = "AuthFailure.SecretIdNotFound"

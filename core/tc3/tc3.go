@@ -4,11 +4,13 @@
 // so that a client of Tencent Cloud's own API switches to callgate by
 // changing only its endpoint.
 //
-// The SecretId is the tenant's app key and the SecretKey its secret. The
-// action is applied by the same code as ConfigService.ModifyCallbackConfig,
-// and answered the way Tencent Cloud answers: HTTP 200 with
-// {"Response": {"RequestId": ...}}, or with {"Response": {"Error": {"Code",
-// "Message"}, "RequestId"}} and one of Tencent Cloud's public error codes.
+// The SecretId is the tenant's app key and the SecretKey its secret; an
+// agent app key acts for one of its tenant's sub-tenants when the body's
+// Agent.ProxyOrganizationId names it. The action is applied by the same
+// code as ConfigService.ModifyCallbackConfig, and answered the way Tencent
+// Cloud answers: HTTP 200 with {"Response": {"RequestId": ...}}, or with
+// {"Response": {"Error": {"Code", "Message"}, "RequestId"}} and one of
+// Tencent Cloud's public error codes.
 //
 // The signature is checked as Tencent Cloud's "签名方法 v3" (signature v3)
 // describes it; its Go SDK (tencentcloud-sdk-go/tencentcloud/common) is
@@ -173,7 +175,8 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return fromConfigService(err)
 	}
 	h.log.InfoContext(ctx, "tc3 call applied", "request_id", reqid.From(ctx), "action", Action,
-		"tenant", p.TenantID, "app_key", p.AppKey, "operate_type", req.GetOperateType())
+		"tenant", p.TenantID, "app_key", p.AppKey, "agent_for", req.GetAgent().GetProxyOrganizationId(),
+		"operate_type", req.GetOperateType())
 	return nil
 }
 
@@ -222,7 +225,7 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request, body []byte
 		return auth.Principal{}, newError(CodeSignatureFailure,
 			"the provided credentials could not be validated; check that your signature is correct")
 	}
-	return auth.Principal{TenantID: k.TenantID, AppKey: k.Key}, nil
+	return auth.Principal{TenantID: k.TenantID, AppKey: k.Key, KeyTenantID: k.TenantID, Agent: k.Agent}, nil
 }
 
 // request is the action's body.

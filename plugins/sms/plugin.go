@@ -27,7 +27,7 @@
 // # Outcomes
 //
 // Accepted: DELIVERED, with the SMSC's message_id as the vendor message
-// id (for a split text, the parts' ids joined by commas). A submit_sm_resp
+// id (for a split text, that of its first part). A submit_sm_resp
 // error is PERMANENT when the SMSC says the message itself is wrong (an
 // invalid destination or source, a bad data coding, ...) and RETRYABLE
 // for throttling, a full queue, system errors and statuses it does not
@@ -36,13 +36,29 @@
 // digits) or missing settings: PERMANENT. A part that failed ends the
 // attempt, so a retry may send earlier parts again.
 //
+// # Receipts
+//
+// Delivery receipts (deliver_sm with a receipt esm_class) are passed to
+// the gateway through the plugin's receipt stream ([Plugin.Receipts]),
+// which records them on the delivery. Their stat becomes the receipt's
+// status (see [ReceiptStatus]): DELIVRD is "delivered"; UNDELIV,
+// REJECTD, EXPIRED, DELETED and UNKNOWN are "failed"; ENROUTE and
+// ACCEPTD are "accepted", an intermediate state a final receipt follows;
+// any other is "unknown". The detail keeps the stat and the network's
+// error code ("stat:UNDELIV err:001"). The plugin remembers which
+// delivery each of the last [MaxTracked] submitted messages belongs to,
+// so a receipt names its delivery, and the receipt of any part of a split
+// text is reported under the first part's id, the delivery's vendor
+// message id (the detail says which part). A receipt for a message it
+// does not remember (sent before the plugin restarted) is reported by
+// message id alone, which the gateway looks up among the deliveries of
+// channels this plugin sends; message ids of two SMSCs that collide go to
+// the most recent such delivery. Receipts come while the gateway may not
+// be reading: up to [MaxQueuedReceipts] wait, then the oldest are
+// dropped.
+//
 // # What is missing
 //
-// Delivery receipts (deliver_sm with a receipt esm_class) are read and
-// logged, with the SMSC's message id and final state, but not passed on:
-// the gateway's receipt path is an HTTP request it hands to
-// ParseReceipt, and SMPP receipts arrive on the session instead. Feeding
-// them back needs a way for a plugin to push receipts to the gateway.
 // Mobile-originated messages are acknowledged and dropped. There is no
 // TLS (SMPP over TLS is vendor-specific), no submit window (parts and
 // concurrent deliveries each wait for their own response but are not
@@ -120,6 +136,11 @@ type Plugin struct {
 	enquireLink            time.Duration
 	minBackoff, maxBackoff time.Duration
 
+	// tracked maps submitted messages to their deliveries; receipts
+	// queues what the SMSCs reported for the gateway to read.
+	tracked  *tracker
+	receipts chan *pluginv1.ParsedReceipt
+
 	mu       sync.Mutex
 	sessions map[sessionKey]*session
 	closed   bool
@@ -134,6 +155,8 @@ func New(opts ...Option) *Plugin {
 		minBackoff:  200 * time.Millisecond,
 		maxBackoff:  30 * time.Second,
 		sessions:    make(map[sessionKey]*session),
+		tracked:     newTracker(MaxTracked),
+		receipts:    make(chan *pluginv1.ParsedReceipt, MaxQueuedReceipts),
 	}
 	for _, o := range opts {
 		o(p)
@@ -285,4 +308,5 @@ func parseConfig(d *pluginv1.Delivery) (config, error) {
 var (
 	_ sender.Sender        = (*Plugin)(nil)
 	_ sender.HealthChecker = (*Plugin)(nil)
+	_ sender.ReceiptSource = (*Plugin)(nil)
 )

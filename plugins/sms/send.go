@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"github.com/linxGnu/gosmpp/data"
@@ -90,17 +89,22 @@ func (p *Plugin) send(ctx context.Context, d *pluginv1.Delivery) *pluginv1.Outco
 	if err := s.waitReady(ctx); err != nil {
 		return retryable(fmt.Sprintf("smsc %s: no bind in time (limit %s)", s.key, cfg.timeout))
 	}
-	ids := make([]string, 0, len(pdus))
+	// The first part's message id stands for the whole text: receipts of
+	// later parts are reported under it.
+	target := receiptTarget{deliveryID: d.GetId(), parts: len(pdus)}
 	for i, pd := range pdus {
-		a := s.submit(ctx, pd)
+		target.part = i + 1
+		a := s.submit(ctx, pd, target)
 		if out := judge(a, s.key, i, len(pdus)); out != nil {
 			return out
 		}
-		ids = append(ids, a.messageID)
+		if i == 0 {
+			target.vendorID = a.messageID
+		}
 	}
 	return &pluginv1.Outcome{
 		Kind:            pluginv1.OutcomeKind_OUTCOME_KIND_DELIVERED,
-		VendorMessageId: strings.Join(ids, ","),
+		VendorMessageId: target.vendorID,
 	}
 }
 

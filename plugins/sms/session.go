@@ -45,7 +45,14 @@ type session struct {
 	mu      sync.Mutex
 	gs      *gosmpp.Session // nil while unbound
 	lastErr error           // why it is unbound
-	pending map[int32]chan answer
+	pending map[int32]waiter
+}
+
+// waiter is a submit waiting for its answer, and what the message's
+// receipts will be about.
+type waiter struct {
+	ch     chan answer
+	target receiptTarget
 }
 
 func newSession(key sessionKey, cfg config, p *Plugin) *session {
@@ -56,7 +63,7 @@ func newSession(key sessionKey, cfg config, p *Plugin) *session {
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 		lastErr: errNotBound,
-		pending: make(map[int32]chan answer),
+		pending: make(map[int32]waiter),
 	}
 }
 
@@ -146,10 +153,10 @@ func (s *session) unbind(gs *gosmpp.Session, why error) {
 	s.mu.Lock()
 	s.gs, s.lastErr = nil, why
 	pending := s.pending
-	s.pending = make(map[int32]chan answer)
+	s.pending = make(map[int32]waiter)
 	s.mu.Unlock()
-	for _, ch := range pending {
-		ch <- answer{err: why}
+	for _, w := range pending {
+		w.ch <- answer{err: why}
 	}
 	_ = gs.Close()
 }
@@ -181,8 +188,9 @@ func (s *session) waitReady(ctx context.Context) error {
 	}
 }
 
-// submit sends one submit_sm and waits for its answer.
-func (s *session) submit(ctx context.Context, p *pdu.SubmitSM) answer {
+// submit sends one submit_sm and waits for its answer. Receipts for the
+// message the SMSC accepts are reported about target.
+func (s *session) submit(ctx context.Context, p *pdu.SubmitSM, target receiptTarget) answer {
 	seq := p.GetSequenceNumber()
 	ch := make(chan answer, 1)
 	s.mu.Lock()
@@ -192,7 +200,7 @@ func (s *session) submit(ctx context.Context, p *pdu.SubmitSM) answer {
 		s.mu.Unlock()
 		return answer{err: fmt.Errorf("%w: %w", errNotBound, err)}
 	}
-	s.pending[seq] = ch
+	s.pending[seq] = waiter{ch: ch, target: target}
 	s.mu.Unlock()
 
 	if err := gs.Transceiver().Submit(p); err != nil {
@@ -214,17 +222,23 @@ func (s *session) forget(seq int32) {
 	s.mu.Unlock()
 }
 
-// resolve hands an answer to the submit waiting for seq, if any.
+// resolve hands an answer to the submit waiting for seq, if any. The
+// message id of an accepted submit is tracked here, on the reading
+// goroutine, so that a receipt the SMSC sends right after the answer
+// already finds it.
 func (s *session) resolve(seq int32, a answer) {
 	s.mu.Lock()
-	ch, ok := s.pending[seq]
+	w, ok := s.pending[seq]
 	delete(s.pending, seq)
 	s.mu.Unlock()
 	if !ok {
 		s.log.Debug("smsc answered a submit nobody waits for", "sequence", seq, "status", a.status)
 		return
 	}
-	ch <- a
+	if a.status == data.ESME_ROK && !a.nack && a.messageID != "" {
+		s.p.tracked.add(s.key, a.messageID, w.target)
+	}
+	w.ch <- a
 }
 
 // onPDU is gosmpp's callback for what the SMSC sends, run on the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"google.golang.org/grpc"
 
@@ -76,6 +77,42 @@ func (c *Client) ParseReceipt(ctx context.Context, req *pluginv1.ParseReceiptReq
 	return resp.GetReceipts(), nil
 }
 
+// Receipts subscribes to the receipts the plugin learns on its own and
+// calls fn with each, until ctx ends, fn fails or the stream does. A
+// plugin that is no [ReceiptSource] answers with codes.Unimplemented.
+func (c *Client) Receipts(ctx context.Context, fn func(*pluginv1.ParsedReceipt) error) error {
+	stream, err := c.rpc.Receipts(ctx, &pluginv1.ReceiptsRequest{})
+	if err != nil {
+		return fmt.Errorf("receipts: %w", err)
+	}
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("receipts: %w", err)
+		}
+		for _, r := range resp.GetReceipts() {
+			if err := fn(r); err != nil {
+				return fmt.Errorf("receipts: %w", err)
+			}
+		}
+	}
+}
+
+// SendStream opens a stream of deliveries to the plugin, for a caller that
+// multiplexes many deliveries over it (the gateway's plugin host does). A
+// plugin built before the stream existed fails the stream's first Recv
+// with codes.Unimplemented; such a plugin is sent to with [Client.Send].
+func (c *Client) SendStream(ctx context.Context) (grpc.BidiStreamingClient[pluginv1.SendStreamRequest, pluginv1.SendStreamResponse], error) {
+	stream, err := c.rpc.SendStream(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("send stream: %w", err)
+	}
+	return stream, nil
+}
+
 // Health returns nil when the plugin answers that it can send, an error
 // wrapping [ErrUnhealthy] when it answers that it cannot, and the RPC
 // error when it does not answer.
@@ -94,5 +131,6 @@ var (
 	_ Sender        = (*Client)(nil)
 	_ BatchSender   = (*Client)(nil)
 	_ ReceiptParser = (*Client)(nil)
+	_ ReceiptSource = (*Client)(nil)
 	_ HealthChecker = (*Client)(nil)
 )

@@ -4,7 +4,8 @@
 // behind the [Sender] interface and one call to [Serve].
 //
 // A vendor implements [Sender], and any of the optional [BatchSender],
-// [ReceiptParser] and [HealthChecker], then serves it from main:
+// [ReceiptParser], [ReceiptSource] and [HealthChecker], then serves it
+// from main:
 //
 //	package main
 //
@@ -41,6 +42,13 @@
 // Logs go to stderr, which the gateway reads and files under the plugin's
 // name; [NewLogger] writes them in the form it understands best. Stdout
 // belongs to the handshake and must not be written to.
+//
+// The gateway sends most deliveries over one stream per plugin process
+// (the SendStream RPC) rather than one RPC each: [Serve] runs every
+// delivery of the stream in its own goroutine, at most [MaxStreamSends]
+// at once, and answers each as soon as it is done, so one receiver that
+// hangs holds up no other. Send must therefore be safe for concurrent
+// use, as it already is with concurrent unary calls.
 //
 // The handshake carries a protocol version, [Handshake].ProtocolVersion.
 // The gateway refuses to talk to a plugin built against a different

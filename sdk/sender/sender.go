@@ -35,6 +35,22 @@ type ReceiptParser interface {
 	ParseReceipt(ctx context.Context, req *pluginv1.ParseReceiptRequest) ([]*pluginv1.ParsedReceipt, error)
 }
 
+// ReceiptSource is implemented by plugins that learn of receipts on their
+// own rather than in a request the gateway hands them: an SMSC sends its
+// delivery receipts over the plugin's SMPP session. The gateway subscribes
+// once the plugin has started and again after every restart, finds each
+// receipt's delivery (by delivery id, else by the vendor message id the
+// attempt's Outcome carried) and records it. Without it the gateway asks
+// for nothing.
+type ReceiptSource interface {
+	// Receipts calls send with each receipt as the plugin learns it, until
+	// ctx ends (the gateway went away) or send fails, and then returns. A
+	// receipt learnt while nobody is subscribed should be kept, within
+	// bounds, for the next subscriber. send is not safe for concurrent
+	// use.
+	Receipts(ctx context.Context, send func(*pluginv1.ParsedReceipt) error) error
+}
+
 // HealthChecker is implemented by plugins that can tell whether they are
 // able to send, for example by reaching their vendor. Without it a plugin
 // that answers is taken as healthy.

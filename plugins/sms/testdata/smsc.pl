@@ -5,6 +5,7 @@
 #
 #   perl smsc.pl --port N [--password PW] [--status DEST=STATUS ...]
 #                [--silent DEST ...] [--id-prefix P] [--receipts]
+#                [--receipt-stat DEST=STAT[:ERR] ...]
 #
 # It listens on 127.0.0.1:N and serves any number of sessions at once,
 # one process, no threads. It answers bind_transceiver (refusing a wrong
@@ -13,7 +14,9 @@
 # answered with that command status (hex or decimal), any other with
 # status 0 and a message id "P-N"; one to a DEST listed with --silent is
 # never answered. With --receipts, each accepted
-# submit_sm asking for a receipt is followed by a deliver_sm receipt.
+# submit_sm asking for a receipt is followed by a deliver_sm receipt,
+# stat DELIVRD err 000 unless --receipt-stat gives the DEST another (for
+# example UNDELIV:001), in both the text and the message_state TLV.
 #
 # Everything it receives is printed to stdout as one JSON object per
 # line, after a first {"event":"listening"} line. It exits when stdin
@@ -27,6 +30,7 @@ use Net::SMPP;
 
 my ($port, $password, $id_prefix, $receipts) = (0, undef, 'msg', 0);
 my %status;
+my %receipt_stat;
 my @silent;
 GetOptions(
     'port=i'      => \$port,
@@ -35,9 +39,13 @@ GetOptions(
     'silent=s'    => \@silent,
     'id-prefix=s' => \$id_prefix,
     'receipts'    => \$receipts,
-) or die "usage: $0 --port N [--password PW] [--status DEST=STATUS] [--silent DEST] [--id-prefix P] [--receipts]\n";
+    'receipt-stat=s' => \%receipt_stat,
+) or die "usage: $0 --port N [--password PW] [--status DEST=STATUS] [--silent DEST] [--id-prefix P] [--receipts] [--receipt-stat DEST=STAT[:ERR]]\n";
 die "--port is required\n" unless $port;
 $_ = ($_ =~ /^0x/i ? hex($_) : $_ + 0) for values %status;
+# message_state values of SMPP 3.4, 5.2.28.
+my %message_state = (ENROUTE => 1, DELIVRD => 2, EXPIRED => 3, DELETED => 4,
+                     UNDELIV => 5, ACCEPTD => 6, UNKNOWN => 7, REJECTD => 8);
 
 $| = 1;
 my $json = JSON::PP->new->canonical->utf8;
@@ -113,6 +121,8 @@ sub submit {
     return if $silent;
     $conn->submit_sm_resp(seq => $pdu->{seq}, status => $st, message_id => $id);
     return if $st || !$receipts || !($pdu->{registered_delivery} & 1);
+    my ($stat, $err) = split /:/, ($receipt_stat{$dest} // 'DELIVRD:000');
+    $err //= '000';
     # async: the answer arrives in the main loop, not here.
     $conn->deliver_sm(
         async            => 1,
@@ -124,9 +134,9 @@ sub submit {
         destination_addr => $pdu->{source_addr},
         esm_class        => 0x04,
         data_coding      => 0,
-        short_message    => "id:$id sub:001 dlvrd:001 submit date:2601010000 done date:2601010001 stat:DELIVRD err:000 text:",
+        short_message    => "id:$id sub:001 dlvrd:001 submit date:2601010000 done date:2601010001 stat:$stat err:$err text:",
         receipted_message_id => "$id\0",
-        message_state        => pack('C', 2),
+        message_state        => pack('C', $message_state{$stat} // 7),
     );
-    emit(event => 'receipt_sent', message_id => $id);
+    emit(event => 'receipt_sent', message_id => $id, stat => $stat);
 }

@@ -38,7 +38,14 @@ type CallbackInfo struct {
 	BasicAuth string            `protobuf:"bytes,5,opt,name=basic_auth,json=basicAuth,proto3" json:"basic_auth,omitempty"`
 	// OAuth2 client credentials: callgate fetches a token from token_url,
 	// caches it until it expires and sends it as a bearer token.
-	Oauth2        *OAuth2ClientCredentials `protobuf:"bytes,6,opt,name=oauth2,proto3" json:"oauth2,omitempty"`
+	Oauth2 *OAuth2ClientCredentials `protobuf:"bytes,6,opt,name=oauth2,proto3" json:"oauth2,omitempty"`
+	// How callgate retries this config's deliveries: absent, the tenant's
+	// schedule applies (else the gateway's). A rule's own schedule wins over
+	// both. Change it later with SetCallbackConfigPolicy.
+	Retry *RetryPolicy `protobuf:"bytes,7,opt,name=retry,proto3" json:"retry,omitempty"`
+	// At most this many sends per second to this config's URL: absent, no
+	// limit.
+	Rate          *RateLimit `protobuf:"bytes,8,opt,name=rate,proto3" json:"rate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -115,6 +122,128 @@ func (x *CallbackInfo) GetOauth2() *OAuth2ClientCredentials {
 	return nil
 }
 
+func (x *CallbackInfo) GetRetry() *RetryPolicy {
+	if x != nil {
+		return x.Retry
+	}
+	return nil
+}
+
+func (x *CallbackInfo) GetRate() *RateLimit {
+	if x != nil {
+		return x.Rate
+	}
+	return nil
+}
+
+// RetryPolicy is a retry schedule: the delay before each retry, in
+// milliseconds. An empty list means no retries at all: the first failure
+// is final. Where a RetryPolicy is absent, the next level's applies (a
+// rule's schedule, then the config's, then the tenant's, then the
+// gateway's: 1 s, 3 s, 7 s, 30 s, 60 s, 300 s, then hourly, 20 retries).
+// At most 50 delays, each from 100 ms to 7 days.
+type RetryPolicy struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ScheduleMs    []int32                `protobuf:"varint,1,rep,packed,name=schedule_ms,json=scheduleMs,proto3" json:"schedule_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetryPolicy) Reset() {
+	*x = RetryPolicy{}
+	mi := &file_callgate_v1_config_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryPolicy) ProtoMessage() {}
+
+func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_v1_config_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryPolicy.ProtoReflect.Descriptor instead.
+func (*RetryPolicy) Descriptor() ([]byte, []int) {
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RetryPolicy) GetScheduleMs() []int32 {
+	if x != nil {
+		return x.ScheduleMs
+	}
+	return nil
+}
+
+// RateLimit bounds how fast callgate sends to one endpoint: a token bucket
+// of burst tokens (default 1) refilled at per_second. A delivery over the
+// rate waits for its token without spending an attempt; other endpoints
+// are not held up.
+type RateLimit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// More than 0, at most 10000.
+	PerSecond float64 `protobuf:"fixed64,1,opt,name=per_second,json=perSecond,proto3" json:"per_second,omitempty"`
+	// 0 to 10000; 0 means 1.
+	Burst         int32 `protobuf:"varint,2,opt,name=burst,proto3" json:"burst,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RateLimit) Reset() {
+	*x = RateLimit{}
+	mi := &file_callgate_v1_config_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RateLimit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RateLimit) ProtoMessage() {}
+
+func (x *RateLimit) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_v1_config_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RateLimit.ProtoReflect.Descriptor instead.
+func (*RateLimit) Descriptor() ([]byte, []int) {
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RateLimit) GetPerSecond() float64 {
+	if x != nil {
+		return x.PerSecond
+	}
+	return 0
+}
+
+func (x *RateLimit) GetBurst() int32 {
+	if x != nil {
+		return x.Burst
+	}
+	return 0
+}
+
 type OAuth2ClientCredentials struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TokenUrl      string                 `protobuf:"bytes,1,opt,name=token_url,json=tokenUrl,proto3" json:"token_url,omitempty"`
@@ -127,7 +256,7 @@ type OAuth2ClientCredentials struct {
 
 func (x *OAuth2ClientCredentials) Reset() {
 	*x = OAuth2ClientCredentials{}
-	mi := &file_callgate_v1_config_proto_msgTypes[1]
+	mi := &file_callgate_v1_config_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -139,7 +268,7 @@ func (x *OAuth2ClientCredentials) String() string {
 func (*OAuth2ClientCredentials) ProtoMessage() {}
 
 func (x *OAuth2ClientCredentials) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[1]
+	mi := &file_callgate_v1_config_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -152,7 +281,7 @@ func (x *OAuth2ClientCredentials) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OAuth2ClientCredentials.ProtoReflect.Descriptor instead.
 func (*OAuth2ClientCredentials) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{1}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *OAuth2ClientCredentials) GetTokenUrl() string {
@@ -193,7 +322,7 @@ type UserInfo struct {
 
 func (x *UserInfo) Reset() {
 	*x = UserInfo{}
-	mi := &file_callgate_v1_config_proto_msgTypes[2]
+	mi := &file_callgate_v1_config_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -205,7 +334,7 @@ func (x *UserInfo) String() string {
 func (*UserInfo) ProtoMessage() {}
 
 func (x *UserInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[2]
+	mi := &file_callgate_v1_config_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -218,7 +347,7 @@ func (x *UserInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserInfo.ProtoReflect.Descriptor instead.
 func (*UserInfo) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{2}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *UserInfo) GetUserId() string {
@@ -228,7 +357,9 @@ func (x *UserInfo) GetUserId() string {
 	return ""
 }
 
-// Agent is the seed's Agent: acting for a sub-organisation.
+// Agent is the seed's Agent: acting for a sub-organisation. Only an agent
+// app key may name a tenant other than its own, and only one of its
+// tenant's sub-tenants (see CreateAppKeyRequest.agent for the codes).
 type Agent struct {
 	state               protoimpl.MessageState `protogen:"open.v1"`
 	ProxyOrganizationId string                 `protobuf:"bytes,1,opt,name=proxy_organization_id,json=proxyOrganizationId,proto3" json:"proxy_organization_id,omitempty"`
@@ -238,7 +369,7 @@ type Agent struct {
 
 func (x *Agent) Reset() {
 	*x = Agent{}
-	mi := &file_callgate_v1_config_proto_msgTypes[3]
+	mi := &file_callgate_v1_config_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -250,7 +381,7 @@ func (x *Agent) String() string {
 func (*Agent) ProtoMessage() {}
 
 func (x *Agent) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[3]
+	mi := &file_callgate_v1_config_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -263,7 +394,7 @@ func (x *Agent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Agent.ProtoReflect.Descriptor instead.
 func (*Agent) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{3}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Agent) GetProxyOrganizationId() string {
@@ -287,7 +418,7 @@ type ModifyCallbackConfigRequest struct {
 
 func (x *ModifyCallbackConfigRequest) Reset() {
 	*x = ModifyCallbackConfigRequest{}
-	mi := &file_callgate_v1_config_proto_msgTypes[4]
+	mi := &file_callgate_v1_config_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -299,7 +430,7 @@ func (x *ModifyCallbackConfigRequest) String() string {
 func (*ModifyCallbackConfigRequest) ProtoMessage() {}
 
 func (x *ModifyCallbackConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[4]
+	mi := &file_callgate_v1_config_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -312,7 +443,7 @@ func (x *ModifyCallbackConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModifyCallbackConfigRequest.ProtoReflect.Descriptor instead.
 func (*ModifyCallbackConfigRequest) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{4}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ModifyCallbackConfigRequest) GetOperateType() int32 {
@@ -354,7 +485,7 @@ type ModifyCallbackConfigResponse struct {
 
 func (x *ModifyCallbackConfigResponse) Reset() {
 	*x = ModifyCallbackConfigResponse{}
-	mi := &file_callgate_v1_config_proto_msgTypes[5]
+	mi := &file_callgate_v1_config_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -366,7 +497,7 @@ func (x *ModifyCallbackConfigResponse) String() string {
 func (*ModifyCallbackConfigResponse) ProtoMessage() {}
 
 func (x *ModifyCallbackConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[5]
+	mi := &file_callgate_v1_config_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -379,7 +510,7 @@ func (x *ModifyCallbackConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModifyCallbackConfigResponse.ProtoReflect.Descriptor instead.
 func (*ModifyCallbackConfigResponse) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{5}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ModifyCallbackConfigResponse) GetRequestId() string {
@@ -412,16 +543,19 @@ type CallbackConfig struct {
 	DisabledReason string `protobuf:"bytes,7,opt,name=disabled_reason,json=disabledReason,proto3" json:"disabled_reason,omitempty"`
 	// The names of the extra headers (never their values), and whether basic
 	// authentication is set.
-	HeaderNames   []string `protobuf:"bytes,8,rep,name=header_names,json=headerNames,proto3" json:"header_names,omitempty"`
-	HasBasicAuth  bool     `protobuf:"varint,9,opt,name=has_basic_auth,json=hasBasicAuth,proto3" json:"has_basic_auth,omitempty"`
-	HasOauth2     bool     `protobuf:"varint,10,opt,name=has_oauth2,json=hasOauth2,proto3" json:"has_oauth2,omitempty"`
+	HeaderNames  []string `protobuf:"bytes,8,rep,name=header_names,json=headerNames,proto3" json:"header_names,omitempty"`
+	HasBasicAuth bool     `protobuf:"varint,9,opt,name=has_basic_auth,json=hasBasicAuth,proto3" json:"has_basic_auth,omitempty"`
+	HasOauth2    bool     `protobuf:"varint,10,opt,name=has_oauth2,json=hasOauth2,proto3" json:"has_oauth2,omitempty"`
+	// The config's own retry schedule and rate, when it has them.
+	Retry         *RetryPolicy `protobuf:"bytes,11,opt,name=retry,proto3" json:"retry,omitempty"`
+	Rate          *RateLimit   `protobuf:"bytes,12,opt,name=rate,proto3" json:"rate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CallbackConfig) Reset() {
 	*x = CallbackConfig{}
-	mi := &file_callgate_v1_config_proto_msgTypes[6]
+	mi := &file_callgate_v1_config_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -433,7 +567,7 @@ func (x *CallbackConfig) String() string {
 func (*CallbackConfig) ProtoMessage() {}
 
 func (x *CallbackConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[6]
+	mi := &file_callgate_v1_config_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -446,7 +580,7 @@ func (x *CallbackConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallbackConfig.ProtoReflect.Descriptor instead.
 func (*CallbackConfig) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{6}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CallbackConfig) GetId() string {
@@ -519,6 +653,128 @@ func (x *CallbackConfig) GetHasOauth2() bool {
 	return false
 }
 
+func (x *CallbackConfig) GetRetry() *RetryPolicy {
+	if x != nil {
+		return x.Retry
+	}
+	return nil
+}
+
+func (x *CallbackConfig) GetRate() *RateLimit {
+	if x != nil {
+		return x.Rate
+	}
+	return nil
+}
+
+// SetCallbackConfigPolicyRequest replaces a config's delivery policy: an
+// absent retry makes it take the tenant's schedule again, an absent rate
+// lifts its rate limit. Deliveries already waiting take the new schedule
+// when their next retry is scheduled.
+type SetCallbackConfigPolicyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Retry         *RetryPolicy           `protobuf:"bytes,2,opt,name=retry,proto3" json:"retry,omitempty"`
+	Rate          *RateLimit             `protobuf:"bytes,3,opt,name=rate,proto3" json:"rate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetCallbackConfigPolicyRequest) Reset() {
+	*x = SetCallbackConfigPolicyRequest{}
+	mi := &file_callgate_v1_config_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetCallbackConfigPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetCallbackConfigPolicyRequest) ProtoMessage() {}
+
+func (x *SetCallbackConfigPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_v1_config_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetCallbackConfigPolicyRequest.ProtoReflect.Descriptor instead.
+func (*SetCallbackConfigPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SetCallbackConfigPolicyRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SetCallbackConfigPolicyRequest) GetRetry() *RetryPolicy {
+	if x != nil {
+		return x.Retry
+	}
+	return nil
+}
+
+func (x *SetCallbackConfigPolicyRequest) GetRate() *RateLimit {
+	if x != nil {
+		return x.Rate
+	}
+	return nil
+}
+
+type SetCallbackConfigPolicyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Config        *CallbackConfig        `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetCallbackConfigPolicyResponse) Reset() {
+	*x = SetCallbackConfigPolicyResponse{}
+	mi := &file_callgate_v1_config_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetCallbackConfigPolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetCallbackConfigPolicyResponse) ProtoMessage() {}
+
+func (x *SetCallbackConfigPolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_v1_config_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetCallbackConfigPolicyResponse.ProtoReflect.Descriptor instead.
+func (*SetCallbackConfigPolicyResponse) Descriptor() ([]byte, []int) {
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SetCallbackConfigPolicyResponse) GetConfig() *CallbackConfig {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
 type EnableCallbackConfigRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -528,7 +784,7 @@ type EnableCallbackConfigRequest struct {
 
 func (x *EnableCallbackConfigRequest) Reset() {
 	*x = EnableCallbackConfigRequest{}
-	mi := &file_callgate_v1_config_proto_msgTypes[7]
+	mi := &file_callgate_v1_config_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -540,7 +796,7 @@ func (x *EnableCallbackConfigRequest) String() string {
 func (*EnableCallbackConfigRequest) ProtoMessage() {}
 
 func (x *EnableCallbackConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[7]
+	mi := &file_callgate_v1_config_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -553,7 +809,7 @@ func (x *EnableCallbackConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnableCallbackConfigRequest.ProtoReflect.Descriptor instead.
 func (*EnableCallbackConfigRequest) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{7}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *EnableCallbackConfigRequest) GetId() string {
@@ -572,7 +828,7 @@ type EnableCallbackConfigResponse struct {
 
 func (x *EnableCallbackConfigResponse) Reset() {
 	*x = EnableCallbackConfigResponse{}
-	mi := &file_callgate_v1_config_proto_msgTypes[8]
+	mi := &file_callgate_v1_config_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -584,7 +840,7 @@ func (x *EnableCallbackConfigResponse) String() string {
 func (*EnableCallbackConfigResponse) ProtoMessage() {}
 
 func (x *EnableCallbackConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[8]
+	mi := &file_callgate_v1_config_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -597,7 +853,7 @@ func (x *EnableCallbackConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnableCallbackConfigResponse.ProtoReflect.Descriptor instead.
 func (*EnableCallbackConfigResponse) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{8}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *EnableCallbackConfigResponse) GetConfig() *CallbackConfig {
@@ -608,14 +864,16 @@ func (x *EnableCallbackConfigResponse) GetConfig() *CallbackConfig {
 }
 
 type ListCallbackConfigsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Lists a sub-tenant's configs, as ModifyCallbackConfigRequest.agent.
+	Agent         *Agent `protobuf:"bytes,1,opt,name=agent,proto3" json:"agent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListCallbackConfigsRequest) Reset() {
 	*x = ListCallbackConfigsRequest{}
-	mi := &file_callgate_v1_config_proto_msgTypes[9]
+	mi := &file_callgate_v1_config_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -627,7 +885,7 @@ func (x *ListCallbackConfigsRequest) String() string {
 func (*ListCallbackConfigsRequest) ProtoMessage() {}
 
 func (x *ListCallbackConfigsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[9]
+	mi := &file_callgate_v1_config_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -640,7 +898,14 @@ func (x *ListCallbackConfigsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCallbackConfigsRequest.ProtoReflect.Descriptor instead.
 func (*ListCallbackConfigsRequest) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{9}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListCallbackConfigsRequest) GetAgent() *Agent {
+	if x != nil {
+		return x.Agent
+	}
+	return nil
 }
 
 type ListCallbackConfigsResponse struct {
@@ -653,7 +918,7 @@ type ListCallbackConfigsResponse struct {
 
 func (x *ListCallbackConfigsResponse) Reset() {
 	*x = ListCallbackConfigsResponse{}
-	mi := &file_callgate_v1_config_proto_msgTypes[10]
+	mi := &file_callgate_v1_config_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -665,7 +930,7 @@ func (x *ListCallbackConfigsResponse) String() string {
 func (*ListCallbackConfigsResponse) ProtoMessage() {}
 
 func (x *ListCallbackConfigsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_config_proto_msgTypes[10]
+	mi := &file_callgate_v1_config_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -678,7 +943,7 @@ func (x *ListCallbackConfigsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCallbackConfigsResponse.ProtoReflect.Descriptor instead.
 func (*ListCallbackConfigsResponse) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_config_proto_rawDescGZIP(), []int{10}
+	return file_callgate_v1_config_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListCallbackConfigsResponse) GetConfigs() []*CallbackConfig {
@@ -699,7 +964,7 @@ var File_callgate_v1_config_proto protoreflect.FileDescriptor
 
 const file_callgate_v1_config_proto_rawDesc = "" +
 	"\n" +
-	"\x18callgate/v1/config.proto\x12\vcallgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd6\x02\n" +
+	"\x18callgate/v1/config.proto\x12\vcallgate.v1\x1a\x17callgate/v1/audit.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb2\x03\n" +
 	"\fCallbackInfo\x12!\n" +
 	"\fcallback_url\x18\x01 \x01(\tR\vcallbackUrl\x12!\n" +
 	"\fcallback_key\x18\x02 \x01(\tR\vcallbackKey\x12%\n" +
@@ -707,10 +972,19 @@ const file_callgate_v1_config_proto_rawDesc = "" +
 	"\aheaders\x18\x04 \x03(\v2&.callgate.v1.CallbackInfo.HeadersEntryR\aheaders\x12\x1d\n" +
 	"\n" +
 	"basic_auth\x18\x05 \x01(\tR\tbasicAuth\x12<\n" +
-	"\x06oauth2\x18\x06 \x01(\v2$.callgate.v1.OAuth2ClientCredentialsR\x06oauth2\x1a:\n" +
+	"\x06oauth2\x18\x06 \x01(\v2$.callgate.v1.OAuth2ClientCredentialsR\x06oauth2\x12.\n" +
+	"\x05retry\x18\a \x01(\v2\x18.callgate.v1.RetryPolicyR\x05retry\x12*\n" +
+	"\x04rate\x18\b \x01(\v2\x16.callgate.v1.RateLimitR\x04rate\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8e\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\".\n" +
+	"\vRetryPolicy\x12\x1f\n" +
+	"\vschedule_ms\x18\x01 \x03(\x05R\n" +
+	"scheduleMs\"@\n" +
+	"\tRateLimit\x12\x1d\n" +
+	"\n" +
+	"per_second\x18\x01 \x01(\x01R\tperSecond\x12\x14\n" +
+	"\x05burst\x18\x02 \x01(\x05R\x05burst\"\x8e\x01\n" +
 	"\x17OAuth2ClientCredentials\x12\x1b\n" +
 	"\ttoken_url\x18\x01 \x01(\tR\btokenUrl\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12#\n" +
@@ -728,7 +1002,7 @@ const file_callgate_v1_config_proto_rawDesc = "" +
 	"\x1cModifyCallbackConfigResponse\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1b\n" +
-	"\tconfig_id\x18\x02 \x01(\tR\bconfigId\"\x85\x03\n" +
+	"\tconfig_id\x18\x02 \x01(\tR\bconfigId\"\xe1\x03\n" +
 	"\x0eCallbackConfig\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fcallback_url\x18\x02 \x01(\tR\vcallbackUrl\x12(\n" +
@@ -742,20 +1016,31 @@ const file_callgate_v1_config_proto_rawDesc = "" +
 	"\x0ehas_basic_auth\x18\t \x01(\bR\fhasBasicAuth\x12\x1d\n" +
 	"\n" +
 	"has_oauth2\x18\n" +
-	" \x01(\bR\thasOauth2\"-\n" +
+	" \x01(\bR\thasOauth2\x12.\n" +
+	"\x05retry\x18\v \x01(\v2\x18.callgate.v1.RetryPolicyR\x05retry\x12*\n" +
+	"\x04rate\x18\f \x01(\v2\x16.callgate.v1.RateLimitR\x04rate\"\x8c\x01\n" +
+	"\x1eSetCallbackConfigPolicyRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12.\n" +
+	"\x05retry\x18\x02 \x01(\v2\x18.callgate.v1.RetryPolicyR\x05retry\x12*\n" +
+	"\x04rate\x18\x03 \x01(\v2\x16.callgate.v1.RateLimitR\x04rate\"V\n" +
+	"\x1fSetCallbackConfigPolicyResponse\x123\n" +
+	"\x06config\x18\x01 \x01(\v2\x1b.callgate.v1.CallbackConfigR\x06config\"-\n" +
 	"\x1bEnableCallbackConfigRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"S\n" +
 	"\x1cEnableCallbackConfigResponse\x123\n" +
-	"\x06config\x18\x01 \x01(\v2\x1b.callgate.v1.CallbackConfigR\x06config\"\x1c\n" +
-	"\x1aListCallbackConfigsRequest\"s\n" +
+	"\x06config\x18\x01 \x01(\v2\x1b.callgate.v1.CallbackConfigR\x06config\"F\n" +
+	"\x1aListCallbackConfigsRequest\x12(\n" +
+	"\x05agent\x18\x01 \x01(\v2\x12.callgate.v1.AgentR\x05agent\"s\n" +
 	"\x1bListCallbackConfigsResponse\x125\n" +
 	"\aconfigs\x18\x01 \x03(\v2\x1b.callgate.v1.CallbackConfigR\aconfigs\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId2\xd3\x02\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId2\xa7\x04\n" +
 	"\rConfigService\x12k\n" +
 	"\x14ModifyCallbackConfig\x12(.callgate.v1.ModifyCallbackConfigRequest\x1a).callgate.v1.ModifyCallbackConfigResponse\x12h\n" +
 	"\x13ListCallbackConfigs\x12'.callgate.v1.ListCallbackConfigsRequest\x1a(.callgate.v1.ListCallbackConfigsResponse\x12k\n" +
-	"\x14EnableCallbackConfig\x12(.callgate.v1.EnableCallbackConfigRequest\x1a).callgate.v1.EnableCallbackConfigResponseB;Z9github.com/callgate/callgate/proto/callgate/v1;callgatev1b\x06proto3"
+	"\x14EnableCallbackConfig\x12(.callgate.v1.EnableCallbackConfigRequest\x1a).callgate.v1.EnableCallbackConfigResponse\x12t\n" +
+	"\x17SetCallbackConfigPolicy\x12+.callgate.v1.SetCallbackConfigPolicyRequest\x1a,.callgate.v1.SetCallbackConfigPolicyResponse\x12\\\n" +
+	"\x0fListAuditEvents\x12#.callgate.v1.ListAuditEventsRequest\x1a$.callgate.v1.ListAuditEventsResponseB;Z9github.com/callgate/callgate/proto/callgate/v1;callgatev1b\x06proto3"
 
 var (
 	file_callgate_v1_config_proto_rawDescOnce sync.Once
@@ -769,42 +1054,60 @@ func file_callgate_v1_config_proto_rawDescGZIP() []byte {
 	return file_callgate_v1_config_proto_rawDescData
 }
 
-var file_callgate_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_callgate_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_callgate_v1_config_proto_goTypes = []any{
-	(*CallbackInfo)(nil),                 // 0: callgate.v1.CallbackInfo
-	(*OAuth2ClientCredentials)(nil),      // 1: callgate.v1.OAuth2ClientCredentials
-	(*UserInfo)(nil),                     // 2: callgate.v1.UserInfo
-	(*Agent)(nil),                        // 3: callgate.v1.Agent
-	(*ModifyCallbackConfigRequest)(nil),  // 4: callgate.v1.ModifyCallbackConfigRequest
-	(*ModifyCallbackConfigResponse)(nil), // 5: callgate.v1.ModifyCallbackConfigResponse
-	(*CallbackConfig)(nil),               // 6: callgate.v1.CallbackConfig
-	(*EnableCallbackConfigRequest)(nil),  // 7: callgate.v1.EnableCallbackConfigRequest
-	(*EnableCallbackConfigResponse)(nil), // 8: callgate.v1.EnableCallbackConfigResponse
-	(*ListCallbackConfigsRequest)(nil),   // 9: callgate.v1.ListCallbackConfigsRequest
-	(*ListCallbackConfigsResponse)(nil),  // 10: callgate.v1.ListCallbackConfigsResponse
-	nil,                                  // 11: callgate.v1.CallbackInfo.HeadersEntry
-	(*timestamppb.Timestamp)(nil),        // 12: google.protobuf.Timestamp
+	(*CallbackInfo)(nil),                    // 0: callgate.v1.CallbackInfo
+	(*RetryPolicy)(nil),                     // 1: callgate.v1.RetryPolicy
+	(*RateLimit)(nil),                       // 2: callgate.v1.RateLimit
+	(*OAuth2ClientCredentials)(nil),         // 3: callgate.v1.OAuth2ClientCredentials
+	(*UserInfo)(nil),                        // 4: callgate.v1.UserInfo
+	(*Agent)(nil),                           // 5: callgate.v1.Agent
+	(*ModifyCallbackConfigRequest)(nil),     // 6: callgate.v1.ModifyCallbackConfigRequest
+	(*ModifyCallbackConfigResponse)(nil),    // 7: callgate.v1.ModifyCallbackConfigResponse
+	(*CallbackConfig)(nil),                  // 8: callgate.v1.CallbackConfig
+	(*SetCallbackConfigPolicyRequest)(nil),  // 9: callgate.v1.SetCallbackConfigPolicyRequest
+	(*SetCallbackConfigPolicyResponse)(nil), // 10: callgate.v1.SetCallbackConfigPolicyResponse
+	(*EnableCallbackConfigRequest)(nil),     // 11: callgate.v1.EnableCallbackConfigRequest
+	(*EnableCallbackConfigResponse)(nil),    // 12: callgate.v1.EnableCallbackConfigResponse
+	(*ListCallbackConfigsRequest)(nil),      // 13: callgate.v1.ListCallbackConfigsRequest
+	(*ListCallbackConfigsResponse)(nil),     // 14: callgate.v1.ListCallbackConfigsResponse
+	nil,                                     // 15: callgate.v1.CallbackInfo.HeadersEntry
+	(*timestamppb.Timestamp)(nil),           // 16: google.protobuf.Timestamp
+	(*ListAuditEventsRequest)(nil),          // 17: callgate.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),         // 18: callgate.v1.ListAuditEventsResponse
 }
 var file_callgate_v1_config_proto_depIdxs = []int32{
-	11, // 0: callgate.v1.CallbackInfo.headers:type_name -> callgate.v1.CallbackInfo.HeadersEntry
-	1,  // 1: callgate.v1.CallbackInfo.oauth2:type_name -> callgate.v1.OAuth2ClientCredentials
-	0,  // 2: callgate.v1.ModifyCallbackConfigRequest.callback_info:type_name -> callgate.v1.CallbackInfo
-	2,  // 3: callgate.v1.ModifyCallbackConfigRequest.operator:type_name -> callgate.v1.UserInfo
-	3,  // 4: callgate.v1.ModifyCallbackConfigRequest.agent:type_name -> callgate.v1.Agent
-	12, // 5: callgate.v1.CallbackConfig.create_time:type_name -> google.protobuf.Timestamp
-	6,  // 6: callgate.v1.EnableCallbackConfigResponse.config:type_name -> callgate.v1.CallbackConfig
-	6,  // 7: callgate.v1.ListCallbackConfigsResponse.configs:type_name -> callgate.v1.CallbackConfig
-	4,  // 8: callgate.v1.ConfigService.ModifyCallbackConfig:input_type -> callgate.v1.ModifyCallbackConfigRequest
-	9,  // 9: callgate.v1.ConfigService.ListCallbackConfigs:input_type -> callgate.v1.ListCallbackConfigsRequest
-	7,  // 10: callgate.v1.ConfigService.EnableCallbackConfig:input_type -> callgate.v1.EnableCallbackConfigRequest
-	5,  // 11: callgate.v1.ConfigService.ModifyCallbackConfig:output_type -> callgate.v1.ModifyCallbackConfigResponse
-	10, // 12: callgate.v1.ConfigService.ListCallbackConfigs:output_type -> callgate.v1.ListCallbackConfigsResponse
-	8,  // 13: callgate.v1.ConfigService.EnableCallbackConfig:output_type -> callgate.v1.EnableCallbackConfigResponse
-	11, // [11:14] is the sub-list for method output_type
-	8,  // [8:11] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	15, // 0: callgate.v1.CallbackInfo.headers:type_name -> callgate.v1.CallbackInfo.HeadersEntry
+	3,  // 1: callgate.v1.CallbackInfo.oauth2:type_name -> callgate.v1.OAuth2ClientCredentials
+	1,  // 2: callgate.v1.CallbackInfo.retry:type_name -> callgate.v1.RetryPolicy
+	2,  // 3: callgate.v1.CallbackInfo.rate:type_name -> callgate.v1.RateLimit
+	0,  // 4: callgate.v1.ModifyCallbackConfigRequest.callback_info:type_name -> callgate.v1.CallbackInfo
+	4,  // 5: callgate.v1.ModifyCallbackConfigRequest.operator:type_name -> callgate.v1.UserInfo
+	5,  // 6: callgate.v1.ModifyCallbackConfigRequest.agent:type_name -> callgate.v1.Agent
+	16, // 7: callgate.v1.CallbackConfig.create_time:type_name -> google.protobuf.Timestamp
+	1,  // 8: callgate.v1.CallbackConfig.retry:type_name -> callgate.v1.RetryPolicy
+	2,  // 9: callgate.v1.CallbackConfig.rate:type_name -> callgate.v1.RateLimit
+	1,  // 10: callgate.v1.SetCallbackConfigPolicyRequest.retry:type_name -> callgate.v1.RetryPolicy
+	2,  // 11: callgate.v1.SetCallbackConfigPolicyRequest.rate:type_name -> callgate.v1.RateLimit
+	8,  // 12: callgate.v1.SetCallbackConfigPolicyResponse.config:type_name -> callgate.v1.CallbackConfig
+	8,  // 13: callgate.v1.EnableCallbackConfigResponse.config:type_name -> callgate.v1.CallbackConfig
+	5,  // 14: callgate.v1.ListCallbackConfigsRequest.agent:type_name -> callgate.v1.Agent
+	8,  // 15: callgate.v1.ListCallbackConfigsResponse.configs:type_name -> callgate.v1.CallbackConfig
+	6,  // 16: callgate.v1.ConfigService.ModifyCallbackConfig:input_type -> callgate.v1.ModifyCallbackConfigRequest
+	13, // 17: callgate.v1.ConfigService.ListCallbackConfigs:input_type -> callgate.v1.ListCallbackConfigsRequest
+	11, // 18: callgate.v1.ConfigService.EnableCallbackConfig:input_type -> callgate.v1.EnableCallbackConfigRequest
+	9,  // 19: callgate.v1.ConfigService.SetCallbackConfigPolicy:input_type -> callgate.v1.SetCallbackConfigPolicyRequest
+	17, // 20: callgate.v1.ConfigService.ListAuditEvents:input_type -> callgate.v1.ListAuditEventsRequest
+	7,  // 21: callgate.v1.ConfigService.ModifyCallbackConfig:output_type -> callgate.v1.ModifyCallbackConfigResponse
+	14, // 22: callgate.v1.ConfigService.ListCallbackConfigs:output_type -> callgate.v1.ListCallbackConfigsResponse
+	12, // 23: callgate.v1.ConfigService.EnableCallbackConfig:output_type -> callgate.v1.EnableCallbackConfigResponse
+	10, // 24: callgate.v1.ConfigService.SetCallbackConfigPolicy:output_type -> callgate.v1.SetCallbackConfigPolicyResponse
+	18, // 25: callgate.v1.ConfigService.ListAuditEvents:output_type -> callgate.v1.ListAuditEventsResponse
+	21, // [21:26] is the sub-list for method output_type
+	16, // [16:21] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_callgate_v1_config_proto_init() }
@@ -812,13 +1115,14 @@ func file_callgate_v1_config_proto_init() {
 	if File_callgate_v1_config_proto != nil {
 		return
 	}
+	file_callgate_v1_audit_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_callgate_v1_config_proto_rawDesc), len(file_callgate_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

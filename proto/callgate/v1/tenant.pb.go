@@ -28,7 +28,16 @@ type Tenant struct {
 	Name       string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// The tenant's own limits; unset fields take the gateway's.
-	Limits        *TenantLimits `protobuf:"bytes,4,opt,name=limits,proto3" json:"limits,omitempty"`
+	Limits *TenantLimits `protobuf:"bytes,4,opt,name=limits,proto3" json:"limits,omitempty"`
+	// The tenant whose agent app keys may act for this one, the seed's
+	// Agent.ProxyOrganizationId naming this tenant. Set only by CreateTenant
+	// (UpdateTenant keeps it); it must name an existing top-level tenant:
+	// sub-tenants are one level deep.
+	ParentId string `protobuf:"bytes,6,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
+	// The retry schedule of the tenant's deliveries whose config (or rule)
+	// has none of its own; absent, the gateway's. Set by UpdateTenant, which
+	// replaces it like the limits: an UpdateTenant without it clears it.
+	Retry         *RetryPolicy `protobuf:"bytes,7,opt,name=retry,proto3" json:"retry,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -87,6 +96,20 @@ func (x *Tenant) GetCreateTime() *timestamppb.Timestamp {
 func (x *Tenant) GetLimits() *TenantLimits {
 	if x != nil {
 		return x.Limits
+	}
+	return nil
+}
+
+func (x *Tenant) GetParentId() string {
+	if x != nil {
+		return x.ParentId
+	}
+	return ""
+}
+
+func (x *Tenant) GetRetry() *RetryPolicy {
+	if x != nil {
+		return x.Retry
 	}
 	return nil
 }
@@ -281,11 +304,13 @@ func (x *UpdateTenantResponse) GetTenant() *Tenant {
 }
 
 type AppKey struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	AppKey        string                 `protobuf:"bytes,1,opt,name=app_key,json=appKey,proto3" json:"app_key,omitempty"`
-	TenantId      string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	Revoked       bool                   `protobuf:"varint,4,opt,name=revoked,proto3" json:"revoked,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	AppKey     string                 `protobuf:"bytes,1,opt,name=app_key,json=appKey,proto3" json:"app_key,omitempty"`
+	TenantId   string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	Revoked    bool                   `protobuf:"varint,4,opt,name=revoked,proto3" json:"revoked,omitempty"`
+	// An agent key may also act for its tenant's sub-tenants.
+	Agent         bool `protobuf:"varint,5,opt,name=agent,proto3" json:"agent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -344,6 +369,13 @@ func (x *AppKey) GetCreateTime() *timestamppb.Timestamp {
 func (x *AppKey) GetRevoked() bool {
 	if x != nil {
 		return x.Revoked
+	}
+	return false
+}
+
+func (x *AppKey) GetAgent() bool {
+	if x != nil {
+		return x.Agent
 	}
 	return false
 }
@@ -517,8 +549,20 @@ func (x *ListTenantsResponse) GetTenants() []*Tenant {
 }
 
 type CreateAppKeyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// Makes an agent key: besides its own tenant, it may act for the
+	// tenant's sub-tenants. A call names the sub-tenant in the
+	// X-Callgate-Proxy-Organization header (every tenant service: configs,
+	// channels, rules, deliveries, callbacks, feedback and the seed's REST
+	// paths), or in ModifyCallbackConfig's and ListCallbackConfigs' agent
+	// (and the TC3 form's Agent.ProxyOrganizationId). A key that is not an
+	// agent key naming another tenant is refused with
+	// UnauthorizedOperation.NoPermissionFeature; an agent key naming a tenant
+	// that is not its sub-tenant (or does not exist) with
+	// UnauthorizedOperation.ProxyOrganization; both are PermissionDenied
+	// (HTTP 403). Changes made so are audited as "<app key> for <tenant>".
+	Agent         bool `protobuf:"varint,2,opt,name=agent,proto3" json:"agent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -558,6 +602,13 @@ func (x *CreateAppKeyRequest) GetTenantId() string {
 		return x.TenantId
 	}
 	return ""
+}
+
+func (x *CreateAppKeyRequest) GetAgent() bool {
+	if x != nil {
+		return x.Agent
+	}
+	return false
 }
 
 type CreateAppKeyResponse struct {
@@ -785,13 +836,15 @@ var File_callgate_v1_tenant_proto protoreflect.FileDescriptor
 
 const file_callgate_v1_tenant_proto_rawDesc = "" +
 	"\n" +
-	"\x18callgate/v1/tenant.proto\x12\vcallgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x01\n" +
+	"\x18callgate/v1/tenant.proto\x12\vcallgate.v1\x1a\x17callgate/v1/audit.proto\x1a\x18callgate/v1/config.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe9\x01\n" +
 	"\x06Tenant\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12;\n" +
 	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x121\n" +
-	"\x06limits\x18\x04 \x01(\v2\x19.callgate.v1.TenantLimitsR\x06limits\"\x88\x02\n" +
+	"\x06limits\x18\x04 \x01(\v2\x19.callgate.v1.TenantLimitsR\x06limits\x12\x1b\n" +
+	"\tparent_id\x18\x06 \x01(\tR\bparentId\x12.\n" +
+	"\x05retry\x18\a \x01(\v2\x18.callgate.v1.RetryPolicyR\x05retry\"\x88\x02\n" +
 	"\fTenantLimits\x12\x1f\n" +
 	"\vingest_rate\x18\x01 \x01(\x01R\n" +
 	"ingestRate\x12!\n" +
@@ -806,22 +859,24 @@ const file_callgate_v1_tenant_proto_rawDesc = "" +
 	"\x13UpdateTenantRequest\x12+\n" +
 	"\x06tenant\x18\x01 \x01(\v2\x13.callgate.v1.TenantR\x06tenant\"C\n" +
 	"\x14UpdateTenantResponse\x12+\n" +
-	"\x06tenant\x18\x01 \x01(\v2\x13.callgate.v1.TenantR\x06tenant\"\x95\x01\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x13.callgate.v1.TenantR\x06tenant\"\xab\x01\n" +
 	"\x06AppKey\x12\x17\n" +
 	"\aapp_key\x18\x01 \x01(\tR\x06appKey\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12;\n" +
 	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12\x18\n" +
-	"\arevoked\x18\x04 \x01(\bR\arevoked\"B\n" +
+	"\arevoked\x18\x04 \x01(\bR\arevoked\x12\x14\n" +
+	"\x05agent\x18\x05 \x01(\bR\x05agent\"B\n" +
 	"\x13CreateTenantRequest\x12+\n" +
 	"\x06tenant\x18\x01 \x01(\v2\x13.callgate.v1.TenantR\x06tenant\"C\n" +
 	"\x14CreateTenantResponse\x12+\n" +
 	"\x06tenant\x18\x01 \x01(\v2\x13.callgate.v1.TenantR\x06tenant\"\x14\n" +
 	"\x12ListTenantsRequest\"D\n" +
 	"\x13ListTenantsResponse\x12-\n" +
-	"\atenants\x18\x01 \x03(\v2\x13.callgate.v1.TenantR\atenants\"2\n" +
+	"\atenants\x18\x01 \x03(\v2\x13.callgate.v1.TenantR\atenants\"H\n" +
 	"\x13CreateAppKeyRequest\x12\x1b\n" +
-	"\ttenant_id\x18\x01 \x01(\tR\btenantId\"G\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x14\n" +
+	"\x05agent\x18\x02 \x01(\bR\x05agent\"G\n" +
 	"\x14CreateAppKeyResponse\x12\x17\n" +
 	"\aapp_key\x18\x01 \x01(\tR\x06appKey\x12\x16\n" +
 	"\x06secret\x18\x02 \x01(\tR\x06secret\"1\n" +
@@ -831,14 +886,15 @@ const file_callgate_v1_tenant_proto_rawDesc = "" +
 	"\bapp_keys\x18\x01 \x03(\v2\x13.callgate.v1.AppKeyR\aappKeys\".\n" +
 	"\x13RevokeAppKeyRequest\x12\x17\n" +
 	"\aapp_key\x18\x01 \x01(\tR\x06appKey\"\x16\n" +
-	"\x14RevokeAppKeyResponse2\x87\x04\n" +
+	"\x14RevokeAppKeyResponse2\xe5\x04\n" +
 	"\rTenantService\x12S\n" +
 	"\fCreateTenant\x12 .callgate.v1.CreateTenantRequest\x1a!.callgate.v1.CreateTenantResponse\x12P\n" +
 	"\vListTenants\x12\x1f.callgate.v1.ListTenantsRequest\x1a .callgate.v1.ListTenantsResponse\x12S\n" +
 	"\fUpdateTenant\x12 .callgate.v1.UpdateTenantRequest\x1a!.callgate.v1.UpdateTenantResponse\x12S\n" +
 	"\fCreateAppKey\x12 .callgate.v1.CreateAppKeyRequest\x1a!.callgate.v1.CreateAppKeyResponse\x12P\n" +
 	"\vListAppKeys\x12\x1f.callgate.v1.ListAppKeysRequest\x1a .callgate.v1.ListAppKeysResponse\x12S\n" +
-	"\fRevokeAppKey\x12 .callgate.v1.RevokeAppKeyRequest\x1a!.callgate.v1.RevokeAppKeyResponseB;Z9github.com/callgate/callgate/proto/callgate/v1;callgatev1b\x06proto3"
+	"\fRevokeAppKey\x12 .callgate.v1.RevokeAppKeyRequest\x1a!.callgate.v1.RevokeAppKeyResponse\x12\\\n" +
+	"\x0fListAuditEvents\x12#.callgate.v1.ListAuditEventsRequest\x1a$.callgate.v1.ListAuditEventsResponseB;Z9github.com/callgate/callgate/proto/callgate/v1;callgatev1b\x06proto3"
 
 var (
 	file_callgate_v1_tenant_proto_rawDescOnce sync.Once
@@ -854,50 +910,56 @@ func file_callgate_v1_tenant_proto_rawDescGZIP() []byte {
 
 var file_callgate_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_callgate_v1_tenant_proto_goTypes = []any{
-	(*Tenant)(nil),                // 0: callgate.v1.Tenant
-	(*TenantLimits)(nil),          // 1: callgate.v1.TenantLimits
-	(*UpdateTenantRequest)(nil),   // 2: callgate.v1.UpdateTenantRequest
-	(*UpdateTenantResponse)(nil),  // 3: callgate.v1.UpdateTenantResponse
-	(*AppKey)(nil),                // 4: callgate.v1.AppKey
-	(*CreateTenantRequest)(nil),   // 5: callgate.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),  // 6: callgate.v1.CreateTenantResponse
-	(*ListTenantsRequest)(nil),    // 7: callgate.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),   // 8: callgate.v1.ListTenantsResponse
-	(*CreateAppKeyRequest)(nil),   // 9: callgate.v1.CreateAppKeyRequest
-	(*CreateAppKeyResponse)(nil),  // 10: callgate.v1.CreateAppKeyResponse
-	(*ListAppKeysRequest)(nil),    // 11: callgate.v1.ListAppKeysRequest
-	(*ListAppKeysResponse)(nil),   // 12: callgate.v1.ListAppKeysResponse
-	(*RevokeAppKeyRequest)(nil),   // 13: callgate.v1.RevokeAppKeyRequest
-	(*RevokeAppKeyResponse)(nil),  // 14: callgate.v1.RevokeAppKeyResponse
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
+	(*Tenant)(nil),                  // 0: callgate.v1.Tenant
+	(*TenantLimits)(nil),            // 1: callgate.v1.TenantLimits
+	(*UpdateTenantRequest)(nil),     // 2: callgate.v1.UpdateTenantRequest
+	(*UpdateTenantResponse)(nil),    // 3: callgate.v1.UpdateTenantResponse
+	(*AppKey)(nil),                  // 4: callgate.v1.AppKey
+	(*CreateTenantRequest)(nil),     // 5: callgate.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),    // 6: callgate.v1.CreateTenantResponse
+	(*ListTenantsRequest)(nil),      // 7: callgate.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),     // 8: callgate.v1.ListTenantsResponse
+	(*CreateAppKeyRequest)(nil),     // 9: callgate.v1.CreateAppKeyRequest
+	(*CreateAppKeyResponse)(nil),    // 10: callgate.v1.CreateAppKeyResponse
+	(*ListAppKeysRequest)(nil),      // 11: callgate.v1.ListAppKeysRequest
+	(*ListAppKeysResponse)(nil),     // 12: callgate.v1.ListAppKeysResponse
+	(*RevokeAppKeyRequest)(nil),     // 13: callgate.v1.RevokeAppKeyRequest
+	(*RevokeAppKeyResponse)(nil),    // 14: callgate.v1.RevokeAppKeyResponse
+	(*timestamppb.Timestamp)(nil),   // 15: google.protobuf.Timestamp
+	(*RetryPolicy)(nil),             // 16: callgate.v1.RetryPolicy
+	(*ListAuditEventsRequest)(nil),  // 17: callgate.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil), // 18: callgate.v1.ListAuditEventsResponse
 }
 var file_callgate_v1_tenant_proto_depIdxs = []int32{
 	15, // 0: callgate.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
 	1,  // 1: callgate.v1.Tenant.limits:type_name -> callgate.v1.TenantLimits
-	0,  // 2: callgate.v1.UpdateTenantRequest.tenant:type_name -> callgate.v1.Tenant
-	0,  // 3: callgate.v1.UpdateTenantResponse.tenant:type_name -> callgate.v1.Tenant
-	15, // 4: callgate.v1.AppKey.create_time:type_name -> google.protobuf.Timestamp
-	0,  // 5: callgate.v1.CreateTenantRequest.tenant:type_name -> callgate.v1.Tenant
-	0,  // 6: callgate.v1.CreateTenantResponse.tenant:type_name -> callgate.v1.Tenant
-	0,  // 7: callgate.v1.ListTenantsResponse.tenants:type_name -> callgate.v1.Tenant
-	4,  // 8: callgate.v1.ListAppKeysResponse.app_keys:type_name -> callgate.v1.AppKey
-	5,  // 9: callgate.v1.TenantService.CreateTenant:input_type -> callgate.v1.CreateTenantRequest
-	7,  // 10: callgate.v1.TenantService.ListTenants:input_type -> callgate.v1.ListTenantsRequest
-	2,  // 11: callgate.v1.TenantService.UpdateTenant:input_type -> callgate.v1.UpdateTenantRequest
-	9,  // 12: callgate.v1.TenantService.CreateAppKey:input_type -> callgate.v1.CreateAppKeyRequest
-	11, // 13: callgate.v1.TenantService.ListAppKeys:input_type -> callgate.v1.ListAppKeysRequest
-	13, // 14: callgate.v1.TenantService.RevokeAppKey:input_type -> callgate.v1.RevokeAppKeyRequest
-	6,  // 15: callgate.v1.TenantService.CreateTenant:output_type -> callgate.v1.CreateTenantResponse
-	8,  // 16: callgate.v1.TenantService.ListTenants:output_type -> callgate.v1.ListTenantsResponse
-	3,  // 17: callgate.v1.TenantService.UpdateTenant:output_type -> callgate.v1.UpdateTenantResponse
-	10, // 18: callgate.v1.TenantService.CreateAppKey:output_type -> callgate.v1.CreateAppKeyResponse
-	12, // 19: callgate.v1.TenantService.ListAppKeys:output_type -> callgate.v1.ListAppKeysResponse
-	14, // 20: callgate.v1.TenantService.RevokeAppKey:output_type -> callgate.v1.RevokeAppKeyResponse
-	15, // [15:21] is the sub-list for method output_type
-	9,  // [9:15] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	16, // 2: callgate.v1.Tenant.retry:type_name -> callgate.v1.RetryPolicy
+	0,  // 3: callgate.v1.UpdateTenantRequest.tenant:type_name -> callgate.v1.Tenant
+	0,  // 4: callgate.v1.UpdateTenantResponse.tenant:type_name -> callgate.v1.Tenant
+	15, // 5: callgate.v1.AppKey.create_time:type_name -> google.protobuf.Timestamp
+	0,  // 6: callgate.v1.CreateTenantRequest.tenant:type_name -> callgate.v1.Tenant
+	0,  // 7: callgate.v1.CreateTenantResponse.tenant:type_name -> callgate.v1.Tenant
+	0,  // 8: callgate.v1.ListTenantsResponse.tenants:type_name -> callgate.v1.Tenant
+	4,  // 9: callgate.v1.ListAppKeysResponse.app_keys:type_name -> callgate.v1.AppKey
+	5,  // 10: callgate.v1.TenantService.CreateTenant:input_type -> callgate.v1.CreateTenantRequest
+	7,  // 11: callgate.v1.TenantService.ListTenants:input_type -> callgate.v1.ListTenantsRequest
+	2,  // 12: callgate.v1.TenantService.UpdateTenant:input_type -> callgate.v1.UpdateTenantRequest
+	9,  // 13: callgate.v1.TenantService.CreateAppKey:input_type -> callgate.v1.CreateAppKeyRequest
+	11, // 14: callgate.v1.TenantService.ListAppKeys:input_type -> callgate.v1.ListAppKeysRequest
+	13, // 15: callgate.v1.TenantService.RevokeAppKey:input_type -> callgate.v1.RevokeAppKeyRequest
+	17, // 16: callgate.v1.TenantService.ListAuditEvents:input_type -> callgate.v1.ListAuditEventsRequest
+	6,  // 17: callgate.v1.TenantService.CreateTenant:output_type -> callgate.v1.CreateTenantResponse
+	8,  // 18: callgate.v1.TenantService.ListTenants:output_type -> callgate.v1.ListTenantsResponse
+	3,  // 19: callgate.v1.TenantService.UpdateTenant:output_type -> callgate.v1.UpdateTenantResponse
+	10, // 20: callgate.v1.TenantService.CreateAppKey:output_type -> callgate.v1.CreateAppKeyResponse
+	12, // 21: callgate.v1.TenantService.ListAppKeys:output_type -> callgate.v1.ListAppKeysResponse
+	14, // 22: callgate.v1.TenantService.RevokeAppKey:output_type -> callgate.v1.RevokeAppKeyResponse
+	18, // 23: callgate.v1.TenantService.ListAuditEvents:output_type -> callgate.v1.ListAuditEventsResponse
+	17, // [17:24] is the sub-list for method output_type
+	10, // [10:17] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_callgate_v1_tenant_proto_init() }
@@ -905,6 +967,8 @@ func file_callgate_v1_tenant_proto_init() {
 	if File_callgate_v1_tenant_proto != nil {
 		return
 	}
+	file_callgate_v1_audit_proto_init()
+	file_callgate_v1_config_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

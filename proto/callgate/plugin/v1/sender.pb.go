@@ -922,6 +922,10 @@ func (x *ParseReceiptRequest) GetBody() []byte {
 	return nil
 }
 
+// ParsedReceipt is what a vendor reported about one delivery. The gateway
+// finds the delivery by delivery_id when set, else by vendor_message_id
+// (the Outcome's of the attempt that sent it), and only among deliveries
+// of channels the reporting plugin sends.
 type ParsedReceipt struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	DeliveryId      string                 `protobuf:"bytes,1,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
@@ -1034,6 +1038,318 @@ func (x *ParseReceiptResponse) GetReceipts() []*ParsedReceipt {
 	return nil
 }
 
+type ReceiptsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReceiptsRequest) Reset() {
+	*x = ReceiptsRequest{}
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReceiptsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReceiptsRequest) ProtoMessage() {}
+
+func (x *ReceiptsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReceiptsRequest.ProtoReflect.Descriptor instead.
+func (*ReceiptsRequest) Descriptor() ([]byte, []int) {
+	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{14}
+}
+
+type ReceiptsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Receipts in the order the plugin learnt them; a plugin may send
+	// several at once.
+	Receipts      []*ParsedReceipt `protobuf:"bytes,1,rep,name=receipts,proto3" json:"receipts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReceiptsResponse) Reset() {
+	*x = ReceiptsResponse{}
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReceiptsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReceiptsResponse) ProtoMessage() {}
+
+func (x *ReceiptsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReceiptsResponse.ProtoReflect.Descriptor instead.
+func (*ReceiptsResponse) Descriptor() ([]byte, []int) {
+	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ReceiptsResponse) GetReceipts() []*ParsedReceipt {
+	if x != nil {
+		return x.Receipts
+	}
+	return nil
+}
+
+// StreamDelivery is one delivery on a SendStream.
+type StreamDelivery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Chosen by the gateway, unique among the stream's deliveries in flight;
+	// the answer carries it back.
+	CorrelationId uint64    `protobuf:"varint,1,opt,name=correlation_id,json=correlationId,proto3" json:"correlation_id,omitempty"`
+	Delivery      *Delivery `protobuf:"bytes,2,opt,name=delivery,proto3" json:"delivery,omitempty"`
+	// How long the gateway waits for the answer, in milliseconds (0: no
+	// limit). The plugin gives up on the delivery after it, as a unary Send
+	// does at its deadline.
+	DeadlineMs    int64 `protobuf:"varint,3,opt,name=deadline_ms,json=deadlineMs,proto3" json:"deadline_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamDelivery) Reset() {
+	*x = StreamDelivery{}
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamDelivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamDelivery) ProtoMessage() {}
+
+func (x *StreamDelivery) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamDelivery.ProtoReflect.Descriptor instead.
+func (*StreamDelivery) Descriptor() ([]byte, []int) {
+	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *StreamDelivery) GetCorrelationId() uint64 {
+	if x != nil {
+		return x.CorrelationId
+	}
+	return 0
+}
+
+func (x *StreamDelivery) GetDelivery() *Delivery {
+	if x != nil {
+		return x.Delivery
+	}
+	return nil
+}
+
+func (x *StreamDelivery) GetDeadlineMs() int64 {
+	if x != nil {
+		return x.DeadlineMs
+	}
+	return 0
+}
+
+type SendStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Deliveries to start. A gateway may pack several into one message.
+	Deliveries []*StreamDelivery `protobuf:"bytes,1,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	// Correlation ids of deliveries in flight the gateway no longer waits
+	// for: the plugin cancels their context and still answers them.
+	Cancel        []uint64 `protobuf:"varint,2,rep,packed,name=cancel,proto3" json:"cancel,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendStreamRequest) Reset() {
+	*x = SendStreamRequest{}
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendStreamRequest) ProtoMessage() {}
+
+func (x *SendStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendStreamRequest.ProtoReflect.Descriptor instead.
+func (*SendStreamRequest) Descriptor() ([]byte, []int) {
+	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *SendStreamRequest) GetDeliveries() []*StreamDelivery {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
+}
+
+func (x *SendStreamRequest) GetCancel() []uint64 {
+	if x != nil {
+		return x.Cancel
+	}
+	return nil
+}
+
+// StreamOutcome answers one StreamDelivery.
+type StreamOutcome struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CorrelationId uint64                 `protobuf:"varint,1,opt,name=correlation_id,json=correlationId,proto3" json:"correlation_id,omitempty"`
+	// Set when the plugin sent, or tried to send, the delivery.
+	Outcome *Outcome `protobuf:"bytes,2,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	// Set instead of outcome when the plugin could not handle the delivery
+	// at all (a unary Send would have failed with this error).
+	Error         string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamOutcome) Reset() {
+	*x = StreamOutcome{}
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamOutcome) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamOutcome) ProtoMessage() {}
+
+func (x *StreamOutcome) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamOutcome.ProtoReflect.Descriptor instead.
+func (*StreamOutcome) Descriptor() ([]byte, []int) {
+	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *StreamOutcome) GetCorrelationId() uint64 {
+	if x != nil {
+		return x.CorrelationId
+	}
+	return 0
+}
+
+func (x *StreamOutcome) GetOutcome() *Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return nil
+}
+
+func (x *StreamOutcome) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+type SendStreamResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Answers in the order the deliveries finished, not the order they came.
+	Outcomes      []*StreamOutcome `protobuf:"bytes,1,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendStreamResponse) Reset() {
+	*x = SendStreamResponse{}
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendStreamResponse) ProtoMessage() {}
+
+func (x *SendStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendStreamResponse.ProtoReflect.Descriptor instead.
+func (*SendStreamResponse) Descriptor() ([]byte, []int) {
+	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *SendStreamResponse) GetOutcomes() []*StreamOutcome {
+	if x != nil {
+		return x.Outcomes
+	}
+	return nil
+}
+
 type HealthRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1042,7 +1358,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[14]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1054,7 +1370,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[14]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1067,7 +1383,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{14}
+	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{20}
 }
 
 type HealthResponse struct {
@@ -1080,7 +1396,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[15]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1092,7 +1408,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[15]
+	mi := &file_callgate_plugin_v1_sender_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1105,7 +1421,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{15}
+	return file_callgate_plugin_v1_sender_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *HealthResponse) GetOk() bool {
@@ -1219,7 +1535,26 @@ const file_callgate_plugin_v1_sender_proto_rawDesc = "" +
 	"\x06status\x18\x03 \x01(\tR\x06status\x12\x16\n" +
 	"\x06detail\x18\x04 \x01(\tR\x06detail\"U\n" +
 	"\x14ParseReceiptResponse\x12=\n" +
-	"\breceipts\x18\x01 \x03(\v2!.callgate.plugin.v1.ParsedReceiptR\breceipts\"\x0f\n" +
+	"\breceipts\x18\x01 \x03(\v2!.callgate.plugin.v1.ParsedReceiptR\breceipts\"\x11\n" +
+	"\x0fReceiptsRequest\"Q\n" +
+	"\x10ReceiptsResponse\x12=\n" +
+	"\breceipts\x18\x01 \x03(\v2!.callgate.plugin.v1.ParsedReceiptR\breceipts\"\x92\x01\n" +
+	"\x0eStreamDelivery\x12%\n" +
+	"\x0ecorrelation_id\x18\x01 \x01(\x04R\rcorrelationId\x128\n" +
+	"\bdelivery\x18\x02 \x01(\v2\x1c.callgate.plugin.v1.DeliveryR\bdelivery\x12\x1f\n" +
+	"\vdeadline_ms\x18\x03 \x01(\x03R\n" +
+	"deadlineMs\"o\n" +
+	"\x11SendStreamRequest\x12B\n" +
+	"\n" +
+	"deliveries\x18\x01 \x03(\v2\".callgate.plugin.v1.StreamDeliveryR\n" +
+	"deliveries\x12\x16\n" +
+	"\x06cancel\x18\x02 \x03(\x04R\x06cancel\"\x83\x01\n" +
+	"\rStreamOutcome\x12%\n" +
+	"\x0ecorrelation_id\x18\x01 \x01(\x04R\rcorrelationId\x125\n" +
+	"\aoutcome\x18\x02 \x01(\v2\x1b.callgate.plugin.v1.OutcomeR\aoutcome\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"S\n" +
+	"\x12SendStreamResponse\x12=\n" +
+	"\boutcomes\x18\x01 \x03(\v2!.callgate.plugin.v1.StreamOutcomeR\boutcomes\"\x0f\n" +
 	"\rHealthRequest\"8\n" +
 	"\x0eHealthResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x16\n" +
@@ -1228,13 +1563,16 @@ const file_callgate_plugin_v1_sender_proto_rawDesc = "" +
 	"\x18OUTCOME_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16OUTCOME_KIND_DELIVERED\x10\x01\x12\x1a\n" +
 	"\x16OUTCOME_KIND_RETRYABLE\x10\x02\x12\x1a\n" +
-	"\x16OUTCOME_KIND_PERMANENT\x10\x032\xb8\x03\n" +
+	"\x16OUTCOME_KIND_PERMANENT\x10\x032\xf2\x04\n" +
 	"\x06Sender\x12U\n" +
 	"\bDescribe\x12#.callgate.plugin.v1.DescribeRequest\x1a$.callgate.plugin.v1.DescribeResponse\x12I\n" +
 	"\x04Send\x12\x1f.callgate.plugin.v1.SendRequest\x1a .callgate.plugin.v1.SendResponse\x12X\n" +
 	"\tSendBatch\x12$.callgate.plugin.v1.SendBatchRequest\x1a%.callgate.plugin.v1.SendBatchResponse\x12a\n" +
 	"\fParseReceipt\x12'.callgate.plugin.v1.ParseReceiptRequest\x1a(.callgate.plugin.v1.ParseReceiptResponse\x12O\n" +
-	"\x06Health\x12!.callgate.plugin.v1.HealthRequest\x1a\".callgate.plugin.v1.HealthResponseB@Z>github.com/callgate/callgate/proto/callgate/plugin/v1;pluginv1b\x06proto3"
+	"\x06Health\x12!.callgate.plugin.v1.HealthRequest\x1a\".callgate.plugin.v1.HealthResponse\x12W\n" +
+	"\bReceipts\x12#.callgate.plugin.v1.ReceiptsRequest\x1a$.callgate.plugin.v1.ReceiptsResponse0\x01\x12_\n" +
+	"\n" +
+	"SendStream\x12%.callgate.plugin.v1.SendStreamRequest\x1a&.callgate.plugin.v1.SendStreamResponse(\x010\x01B@Z>github.com/callgate/callgate/proto/callgate/plugin/v1;pluginv1b\x06proto3"
 
 var (
 	file_callgate_plugin_v1_sender_proto_rawDescOnce sync.Once
@@ -1249,7 +1587,7 @@ func file_callgate_plugin_v1_sender_proto_rawDescGZIP() []byte {
 }
 
 var file_callgate_plugin_v1_sender_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_callgate_plugin_v1_sender_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_callgate_plugin_v1_sender_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_callgate_plugin_v1_sender_proto_goTypes = []any{
 	(OutcomeKind)(0),             // 0: callgate.plugin.v1.OutcomeKind
 	(*DescribeRequest)(nil),      // 1: callgate.plugin.v1.DescribeRequest
@@ -1266,44 +1604,59 @@ var file_callgate_plugin_v1_sender_proto_goTypes = []any{
 	(*ParseReceiptRequest)(nil),  // 12: callgate.plugin.v1.ParseReceiptRequest
 	(*ParsedReceipt)(nil),        // 13: callgate.plugin.v1.ParsedReceipt
 	(*ParseReceiptResponse)(nil), // 14: callgate.plugin.v1.ParseReceiptResponse
-	(*HealthRequest)(nil),        // 15: callgate.plugin.v1.HealthRequest
-	(*HealthResponse)(nil),       // 16: callgate.plugin.v1.HealthResponse
-	nil,                          // 17: callgate.plugin.v1.Delivery.HeadersEntry
-	nil,                          // 18: callgate.plugin.v1.Delivery.QueryEntry
-	nil,                          // 19: callgate.plugin.v1.Delivery.SettingsEntry
-	nil,                          // 20: callgate.plugin.v1.Outcome.ResponseHeadersEntry
-	nil,                          // 21: callgate.plugin.v1.ParseReceiptRequest.HeadersEntry
+	(*ReceiptsRequest)(nil),      // 15: callgate.plugin.v1.ReceiptsRequest
+	(*ReceiptsResponse)(nil),     // 16: callgate.plugin.v1.ReceiptsResponse
+	(*StreamDelivery)(nil),       // 17: callgate.plugin.v1.StreamDelivery
+	(*SendStreamRequest)(nil),    // 18: callgate.plugin.v1.SendStreamRequest
+	(*StreamOutcome)(nil),        // 19: callgate.plugin.v1.StreamOutcome
+	(*SendStreamResponse)(nil),   // 20: callgate.plugin.v1.SendStreamResponse
+	(*HealthRequest)(nil),        // 21: callgate.plugin.v1.HealthRequest
+	(*HealthResponse)(nil),       // 22: callgate.plugin.v1.HealthResponse
+	nil,                          // 23: callgate.plugin.v1.Delivery.HeadersEntry
+	nil,                          // 24: callgate.plugin.v1.Delivery.QueryEntry
+	nil,                          // 25: callgate.plugin.v1.Delivery.SettingsEntry
+	nil,                          // 26: callgate.plugin.v1.Outcome.ResponseHeadersEntry
+	nil,                          // 27: callgate.plugin.v1.ParseReceiptRequest.HeadersEntry
 }
 var file_callgate_plugin_v1_sender_proto_depIdxs = []int32{
 	2,  // 0: callgate.plugin.v1.DescribeResponse.settings:type_name -> callgate.plugin.v1.SettingSpec
-	17, // 1: callgate.plugin.v1.Delivery.headers:type_name -> callgate.plugin.v1.Delivery.HeadersEntry
-	18, // 2: callgate.plugin.v1.Delivery.query:type_name -> callgate.plugin.v1.Delivery.QueryEntry
+	23, // 1: callgate.plugin.v1.Delivery.headers:type_name -> callgate.plugin.v1.Delivery.HeadersEntry
+	24, // 2: callgate.plugin.v1.Delivery.query:type_name -> callgate.plugin.v1.Delivery.QueryEntry
 	4,  // 3: callgate.plugin.v1.Delivery.attachments:type_name -> callgate.plugin.v1.Attachment
-	19, // 4: callgate.plugin.v1.Delivery.settings:type_name -> callgate.plugin.v1.Delivery.SettingsEntry
+	25, // 4: callgate.plugin.v1.Delivery.settings:type_name -> callgate.plugin.v1.Delivery.SettingsEntry
 	6,  // 5: callgate.plugin.v1.Delivery.oauth2:type_name -> callgate.plugin.v1.OAuth2
 	0,  // 6: callgate.plugin.v1.Outcome.kind:type_name -> callgate.plugin.v1.OutcomeKind
-	20, // 7: callgate.plugin.v1.Outcome.response_headers:type_name -> callgate.plugin.v1.Outcome.ResponseHeadersEntry
+	26, // 7: callgate.plugin.v1.Outcome.response_headers:type_name -> callgate.plugin.v1.Outcome.ResponseHeadersEntry
 	5,  // 8: callgate.plugin.v1.SendRequest.delivery:type_name -> callgate.plugin.v1.Delivery
 	7,  // 9: callgate.plugin.v1.SendResponse.outcome:type_name -> callgate.plugin.v1.Outcome
 	5,  // 10: callgate.plugin.v1.SendBatchRequest.deliveries:type_name -> callgate.plugin.v1.Delivery
 	7,  // 11: callgate.plugin.v1.SendBatchResponse.outcomes:type_name -> callgate.plugin.v1.Outcome
-	21, // 12: callgate.plugin.v1.ParseReceiptRequest.headers:type_name -> callgate.plugin.v1.ParseReceiptRequest.HeadersEntry
+	27, // 12: callgate.plugin.v1.ParseReceiptRequest.headers:type_name -> callgate.plugin.v1.ParseReceiptRequest.HeadersEntry
 	13, // 13: callgate.plugin.v1.ParseReceiptResponse.receipts:type_name -> callgate.plugin.v1.ParsedReceipt
-	1,  // 14: callgate.plugin.v1.Sender.Describe:input_type -> callgate.plugin.v1.DescribeRequest
-	8,  // 15: callgate.plugin.v1.Sender.Send:input_type -> callgate.plugin.v1.SendRequest
-	10, // 16: callgate.plugin.v1.Sender.SendBatch:input_type -> callgate.plugin.v1.SendBatchRequest
-	12, // 17: callgate.plugin.v1.Sender.ParseReceipt:input_type -> callgate.plugin.v1.ParseReceiptRequest
-	15, // 18: callgate.plugin.v1.Sender.Health:input_type -> callgate.plugin.v1.HealthRequest
-	3,  // 19: callgate.plugin.v1.Sender.Describe:output_type -> callgate.plugin.v1.DescribeResponse
-	9,  // 20: callgate.plugin.v1.Sender.Send:output_type -> callgate.plugin.v1.SendResponse
-	11, // 21: callgate.plugin.v1.Sender.SendBatch:output_type -> callgate.plugin.v1.SendBatchResponse
-	14, // 22: callgate.plugin.v1.Sender.ParseReceipt:output_type -> callgate.plugin.v1.ParseReceiptResponse
-	16, // 23: callgate.plugin.v1.Sender.Health:output_type -> callgate.plugin.v1.HealthResponse
-	19, // [19:24] is the sub-list for method output_type
-	14, // [14:19] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	13, // 14: callgate.plugin.v1.ReceiptsResponse.receipts:type_name -> callgate.plugin.v1.ParsedReceipt
+	5,  // 15: callgate.plugin.v1.StreamDelivery.delivery:type_name -> callgate.plugin.v1.Delivery
+	17, // 16: callgate.plugin.v1.SendStreamRequest.deliveries:type_name -> callgate.plugin.v1.StreamDelivery
+	7,  // 17: callgate.plugin.v1.StreamOutcome.outcome:type_name -> callgate.plugin.v1.Outcome
+	19, // 18: callgate.plugin.v1.SendStreamResponse.outcomes:type_name -> callgate.plugin.v1.StreamOutcome
+	1,  // 19: callgate.plugin.v1.Sender.Describe:input_type -> callgate.plugin.v1.DescribeRequest
+	8,  // 20: callgate.plugin.v1.Sender.Send:input_type -> callgate.plugin.v1.SendRequest
+	10, // 21: callgate.plugin.v1.Sender.SendBatch:input_type -> callgate.plugin.v1.SendBatchRequest
+	12, // 22: callgate.plugin.v1.Sender.ParseReceipt:input_type -> callgate.plugin.v1.ParseReceiptRequest
+	21, // 23: callgate.plugin.v1.Sender.Health:input_type -> callgate.plugin.v1.HealthRequest
+	15, // 24: callgate.plugin.v1.Sender.Receipts:input_type -> callgate.plugin.v1.ReceiptsRequest
+	18, // 25: callgate.plugin.v1.Sender.SendStream:input_type -> callgate.plugin.v1.SendStreamRequest
+	3,  // 26: callgate.plugin.v1.Sender.Describe:output_type -> callgate.plugin.v1.DescribeResponse
+	9,  // 27: callgate.plugin.v1.Sender.Send:output_type -> callgate.plugin.v1.SendResponse
+	11, // 28: callgate.plugin.v1.Sender.SendBatch:output_type -> callgate.plugin.v1.SendBatchResponse
+	14, // 29: callgate.plugin.v1.Sender.ParseReceipt:output_type -> callgate.plugin.v1.ParseReceiptResponse
+	22, // 30: callgate.plugin.v1.Sender.Health:output_type -> callgate.plugin.v1.HealthResponse
+	16, // 31: callgate.plugin.v1.Sender.Receipts:output_type -> callgate.plugin.v1.ReceiptsResponse
+	20, // 32: callgate.plugin.v1.Sender.SendStream:output_type -> callgate.plugin.v1.SendStreamResponse
+	26, // [26:33] is the sub-list for method output_type
+	19, // [19:26] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_callgate_plugin_v1_sender_proto_init() }
@@ -1317,7 +1670,7 @@ func file_callgate_plugin_v1_sender_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_callgate_plugin_v1_sender_proto_rawDesc), len(file_callgate_plugin_v1_sender_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   21,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

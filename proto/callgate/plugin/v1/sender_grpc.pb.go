@@ -28,6 +28,8 @@ const (
 	Sender_SendBatch_FullMethodName    = "/callgate.plugin.v1.Sender/SendBatch"
 	Sender_ParseReceipt_FullMethodName = "/callgate.plugin.v1.Sender/ParseReceipt"
 	Sender_Health_FullMethodName       = "/callgate.plugin.v1.Sender/Health"
+	Sender_Receipts_FullMethodName     = "/callgate.plugin.v1.Sender/Receipts"
+	Sender_SendStream_FullMethodName   = "/callgate.plugin.v1.Sender/SendStream"
 )
 
 // SenderClient is the client API for Sender service.
@@ -41,6 +43,15 @@ type SenderClient interface {
 	SendBatch(ctx context.Context, in *SendBatchRequest, opts ...grpc.CallOption) (*SendBatchResponse, error)
 	ParseReceipt(ctx context.Context, in *ParseReceiptRequest, opts ...grpc.CallOption) (*ParseReceiptResponse, error)
 	Health(ctx context.Context, in *HealthRequest, opts ...grpc.CallOption) (*HealthResponse, error)
+	// Receipts streams the receipts a plugin learns on its own, for example
+	// an SMSC's deliver_sm, for as long as the gateway keeps it open. A
+	// plugin with none to tell answers Unimplemented.
+	Receipts(ctx context.Context, in *ReceiptsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReceiptsResponse], error)
+	// SendStream carries many deliveries over one stream: the gateway
+	// writes them as they come and the plugin answers each as soon as it is
+	// done, so one slow receiver holds up no other. A plugin built before it
+	// existed answers Unimplemented and is sent to with Send.
+	SendStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[SendStreamRequest, SendStreamResponse], error)
 }
 
 type senderClient struct {
@@ -101,6 +112,38 @@ func (c *senderClient) Health(ctx context.Context, in *HealthRequest, opts ...gr
 	return out, nil
 }
 
+func (c *senderClient) Receipts(ctx context.Context, in *ReceiptsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReceiptsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Sender_ServiceDesc.Streams[0], Sender_Receipts_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ReceiptsRequest, ReceiptsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Sender_ReceiptsClient = grpc.ServerStreamingClient[ReceiptsResponse]
+
+func (c *senderClient) SendStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[SendStreamRequest, SendStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Sender_ServiceDesc.Streams[1], Sender_SendStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[SendStreamRequest, SendStreamResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Sender_SendStreamClient = grpc.BidiStreamingClient[SendStreamRequest, SendStreamResponse]
+
 // SenderServer is the server API for Sender service.
 // All implementations must embed UnimplementedSenderServer
 // for forward compatibility.
@@ -112,6 +155,15 @@ type SenderServer interface {
 	SendBatch(context.Context, *SendBatchRequest) (*SendBatchResponse, error)
 	ParseReceipt(context.Context, *ParseReceiptRequest) (*ParseReceiptResponse, error)
 	Health(context.Context, *HealthRequest) (*HealthResponse, error)
+	// Receipts streams the receipts a plugin learns on its own, for example
+	// an SMSC's deliver_sm, for as long as the gateway keeps it open. A
+	// plugin with none to tell answers Unimplemented.
+	Receipts(*ReceiptsRequest, grpc.ServerStreamingServer[ReceiptsResponse]) error
+	// SendStream carries many deliveries over one stream: the gateway
+	// writes them as they come and the plugin answers each as soon as it is
+	// done, so one slow receiver holds up no other. A plugin built before it
+	// existed answers Unimplemented and is sent to with Send.
+	SendStream(grpc.BidiStreamingServer[SendStreamRequest, SendStreamResponse]) error
 	mustEmbedUnimplementedSenderServer()
 }
 
@@ -136,6 +188,12 @@ func (UnimplementedSenderServer) ParseReceipt(context.Context, *ParseReceiptRequ
 }
 func (UnimplementedSenderServer) Health(context.Context, *HealthRequest) (*HealthResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Health not implemented")
+}
+func (UnimplementedSenderServer) Receipts(*ReceiptsRequest, grpc.ServerStreamingServer[ReceiptsResponse]) error {
+	return status.Error(codes.Unimplemented, "method Receipts not implemented")
+}
+func (UnimplementedSenderServer) SendStream(grpc.BidiStreamingServer[SendStreamRequest, SendStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method SendStream not implemented")
 }
 func (UnimplementedSenderServer) mustEmbedUnimplementedSenderServer() {}
 func (UnimplementedSenderServer) testEmbeddedByValue()                {}
@@ -248,6 +306,24 @@ func _Sender_Health_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Sender_Receipts_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ReceiptsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(SenderServer).Receipts(m, &grpc.GenericServerStream[ReceiptsRequest, ReceiptsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Sender_ReceiptsServer = grpc.ServerStreamingServer[ReceiptsResponse]
+
+func _Sender_SendStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(SenderServer).SendStream(&grpc.GenericServerStream[SendStreamRequest, SendStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Sender_SendStreamServer = grpc.BidiStreamingServer[SendStreamRequest, SendStreamResponse]
+
 // Sender_ServiceDesc is the grpc.ServiceDesc for Sender service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -276,6 +352,18 @@ var Sender_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Sender_Health_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Receipts",
+			Handler:       _Sender_Receipts_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "SendStream",
+			Handler:       _Sender_SendStream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "callgate/plugin/v1/sender.proto",
 }

@@ -42,6 +42,12 @@ const (
 	// ConfigServiceEnableCallbackConfigProcedure is the fully-qualified name of the ConfigService's
 	// EnableCallbackConfig RPC.
 	ConfigServiceEnableCallbackConfigProcedure = "/callgate.v1.ConfigService/EnableCallbackConfig"
+	// ConfigServiceSetCallbackConfigPolicyProcedure is the fully-qualified name of the ConfigService's
+	// SetCallbackConfigPolicy RPC.
+	ConfigServiceSetCallbackConfigPolicyProcedure = "/callgate.v1.ConfigService/SetCallbackConfigPolicy"
+	// ConfigServiceListAuditEventsProcedure is the fully-qualified name of the ConfigService's
+	// ListAuditEvents RPC.
+	ConfigServiceListAuditEventsProcedure = "/callgate.v1.ConfigService/ListAuditEvents"
 )
 
 // ConfigServiceClient is a client for the callgate.v1.ConfigService service.
@@ -51,6 +57,13 @@ type ConfigServiceClient interface {
 	// EnableCallbackConfig sends to a disabled config again; replay its dead
 	// deliveries with DeliveryService.ReplayDeliveries.
 	EnableCallbackConfig(context.Context, *connect.Request[v1.EnableCallbackConfigRequest]) (*connect.Response[v1.EnableCallbackConfigResponse], error)
+	// SetCallbackConfigPolicy changes a config's retry schedule and rate
+	// (ModifyCallbackConfig only adds configs whose URL is new, so it cannot).
+	SetCallbackConfigPolicy(context.Context, *connect.Request[v1.SetCallbackConfigPolicyRequest]) (*connect.Response[v1.SetCallbackConfigPolicyResponse], error)
+	// ListAuditEvents lists the tenant's own audit log: every change made to
+	// its configs, channels, rules, app keys and the tenant itself, newest
+	// first. tenant_id must be empty or the tenant the call acts for.
+	ListAuditEvents(context.Context, *connect.Request[v1.ListAuditEventsRequest]) (*connect.Response[v1.ListAuditEventsResponse], error)
 }
 
 // NewConfigServiceClient constructs a client for the callgate.v1.ConfigService service. By default,
@@ -82,14 +95,28 @@ func NewConfigServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(configServiceMethods.ByName("EnableCallbackConfig")),
 			connect.WithClientOptions(opts...),
 		),
+		setCallbackConfigPolicy: connect.NewClient[v1.SetCallbackConfigPolicyRequest, v1.SetCallbackConfigPolicyResponse](
+			httpClient,
+			baseURL+ConfigServiceSetCallbackConfigPolicyProcedure,
+			connect.WithSchema(configServiceMethods.ByName("SetCallbackConfigPolicy")),
+			connect.WithClientOptions(opts...),
+		),
+		listAuditEvents: connect.NewClient[v1.ListAuditEventsRequest, v1.ListAuditEventsResponse](
+			httpClient,
+			baseURL+ConfigServiceListAuditEventsProcedure,
+			connect.WithSchema(configServiceMethods.ByName("ListAuditEvents")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // configServiceClient implements ConfigServiceClient.
 type configServiceClient struct {
-	modifyCallbackConfig *connect.Client[v1.ModifyCallbackConfigRequest, v1.ModifyCallbackConfigResponse]
-	listCallbackConfigs  *connect.Client[v1.ListCallbackConfigsRequest, v1.ListCallbackConfigsResponse]
-	enableCallbackConfig *connect.Client[v1.EnableCallbackConfigRequest, v1.EnableCallbackConfigResponse]
+	modifyCallbackConfig    *connect.Client[v1.ModifyCallbackConfigRequest, v1.ModifyCallbackConfigResponse]
+	listCallbackConfigs     *connect.Client[v1.ListCallbackConfigsRequest, v1.ListCallbackConfigsResponse]
+	enableCallbackConfig    *connect.Client[v1.EnableCallbackConfigRequest, v1.EnableCallbackConfigResponse]
+	setCallbackConfigPolicy *connect.Client[v1.SetCallbackConfigPolicyRequest, v1.SetCallbackConfigPolicyResponse]
+	listAuditEvents         *connect.Client[v1.ListAuditEventsRequest, v1.ListAuditEventsResponse]
 }
 
 // ModifyCallbackConfig calls callgate.v1.ConfigService.ModifyCallbackConfig.
@@ -107,6 +134,16 @@ func (c *configServiceClient) EnableCallbackConfig(ctx context.Context, req *con
 	return c.enableCallbackConfig.CallUnary(ctx, req)
 }
 
+// SetCallbackConfigPolicy calls callgate.v1.ConfigService.SetCallbackConfigPolicy.
+func (c *configServiceClient) SetCallbackConfigPolicy(ctx context.Context, req *connect.Request[v1.SetCallbackConfigPolicyRequest]) (*connect.Response[v1.SetCallbackConfigPolicyResponse], error) {
+	return c.setCallbackConfigPolicy.CallUnary(ctx, req)
+}
+
+// ListAuditEvents calls callgate.v1.ConfigService.ListAuditEvents.
+func (c *configServiceClient) ListAuditEvents(ctx context.Context, req *connect.Request[v1.ListAuditEventsRequest]) (*connect.Response[v1.ListAuditEventsResponse], error) {
+	return c.listAuditEvents.CallUnary(ctx, req)
+}
+
 // ConfigServiceHandler is an implementation of the callgate.v1.ConfigService service.
 type ConfigServiceHandler interface {
 	ModifyCallbackConfig(context.Context, *connect.Request[v1.ModifyCallbackConfigRequest]) (*connect.Response[v1.ModifyCallbackConfigResponse], error)
@@ -114,6 +151,13 @@ type ConfigServiceHandler interface {
 	// EnableCallbackConfig sends to a disabled config again; replay its dead
 	// deliveries with DeliveryService.ReplayDeliveries.
 	EnableCallbackConfig(context.Context, *connect.Request[v1.EnableCallbackConfigRequest]) (*connect.Response[v1.EnableCallbackConfigResponse], error)
+	// SetCallbackConfigPolicy changes a config's retry schedule and rate
+	// (ModifyCallbackConfig only adds configs whose URL is new, so it cannot).
+	SetCallbackConfigPolicy(context.Context, *connect.Request[v1.SetCallbackConfigPolicyRequest]) (*connect.Response[v1.SetCallbackConfigPolicyResponse], error)
+	// ListAuditEvents lists the tenant's own audit log: every change made to
+	// its configs, channels, rules, app keys and the tenant itself, newest
+	// first. tenant_id must be empty or the tenant the call acts for.
+	ListAuditEvents(context.Context, *connect.Request[v1.ListAuditEventsRequest]) (*connect.Response[v1.ListAuditEventsResponse], error)
 }
 
 // NewConfigServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -141,6 +185,18 @@ func NewConfigServiceHandler(svc ConfigServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(configServiceMethods.ByName("EnableCallbackConfig")),
 		connect.WithHandlerOptions(opts...),
 	)
+	configServiceSetCallbackConfigPolicyHandler := connect.NewUnaryHandler(
+		ConfigServiceSetCallbackConfigPolicyProcedure,
+		svc.SetCallbackConfigPolicy,
+		connect.WithSchema(configServiceMethods.ByName("SetCallbackConfigPolicy")),
+		connect.WithHandlerOptions(opts...),
+	)
+	configServiceListAuditEventsHandler := connect.NewUnaryHandler(
+		ConfigServiceListAuditEventsProcedure,
+		svc.ListAuditEvents,
+		connect.WithSchema(configServiceMethods.ByName("ListAuditEvents")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/callgate.v1.ConfigService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ConfigServiceModifyCallbackConfigProcedure:
@@ -149,6 +205,10 @@ func NewConfigServiceHandler(svc ConfigServiceHandler, opts ...connect.HandlerOp
 			configServiceListCallbackConfigsHandler.ServeHTTP(w, r)
 		case ConfigServiceEnableCallbackConfigProcedure:
 			configServiceEnableCallbackConfigHandler.ServeHTTP(w, r)
+		case ConfigServiceSetCallbackConfigPolicyProcedure:
+			configServiceSetCallbackConfigPolicyHandler.ServeHTTP(w, r)
+		case ConfigServiceListAuditEventsProcedure:
+			configServiceListAuditEventsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -168,4 +228,12 @@ func (UnimplementedConfigServiceHandler) ListCallbackConfigs(context.Context, *c
 
 func (UnimplementedConfigServiceHandler) EnableCallbackConfig(context.Context, *connect.Request[v1.EnableCallbackConfigRequest]) (*connect.Response[v1.EnableCallbackConfigResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("callgate.v1.ConfigService.EnableCallbackConfig is not implemented"))
+}
+
+func (UnimplementedConfigServiceHandler) SetCallbackConfigPolicy(context.Context, *connect.Request[v1.SetCallbackConfigPolicyRequest]) (*connect.Response[v1.SetCallbackConfigPolicyResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("callgate.v1.ConfigService.SetCallbackConfigPolicy is not implemented"))
+}
+
+func (UnimplementedConfigServiceHandler) ListAuditEvents(context.Context, *connect.Request[v1.ListAuditEventsRequest]) (*connect.Response[v1.ListAuditEventsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("callgate.v1.ConfigService.ListAuditEvents is not implemented"))
 }

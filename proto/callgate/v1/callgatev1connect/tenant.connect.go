@@ -51,6 +51,9 @@ const (
 	// TenantServiceRevokeAppKeyProcedure is the fully-qualified name of the TenantService's
 	// RevokeAppKey RPC.
 	TenantServiceRevokeAppKeyProcedure = "/callgate.v1.TenantService/RevokeAppKey"
+	// TenantServiceListAuditEventsProcedure is the fully-qualified name of the TenantService's
+	// ListAuditEvents RPC.
+	TenantServiceListAuditEventsProcedure = "/callgate.v1.TenantService/ListAuditEvents"
 )
 
 // TenantServiceClient is a client for the callgate.v1.TenantService service.
@@ -61,6 +64,8 @@ type TenantServiceClient interface {
 	CreateAppKey(context.Context, *connect.Request[v1.CreateAppKeyRequest]) (*connect.Response[v1.CreateAppKeyResponse], error)
 	ListAppKeys(context.Context, *connect.Request[v1.ListAppKeysRequest]) (*connect.Response[v1.ListAppKeysResponse], error)
 	RevokeAppKey(context.Context, *connect.Request[v1.RevokeAppKeyRequest]) (*connect.Response[v1.RevokeAppKeyResponse], error)
+	// ListAuditEvents lists changes, newest first, of one tenant or of all.
+	ListAuditEvents(context.Context, *connect.Request[v1.ListAuditEventsRequest]) (*connect.Response[v1.ListAuditEventsResponse], error)
 }
 
 // NewTenantServiceClient constructs a client for the callgate.v1.TenantService service. By default,
@@ -110,17 +115,24 @@ func NewTenantServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(tenantServiceMethods.ByName("RevokeAppKey")),
 			connect.WithClientOptions(opts...),
 		),
+		listAuditEvents: connect.NewClient[v1.ListAuditEventsRequest, v1.ListAuditEventsResponse](
+			httpClient,
+			baseURL+TenantServiceListAuditEventsProcedure,
+			connect.WithSchema(tenantServiceMethods.ByName("ListAuditEvents")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // tenantServiceClient implements TenantServiceClient.
 type tenantServiceClient struct {
-	createTenant *connect.Client[v1.CreateTenantRequest, v1.CreateTenantResponse]
-	listTenants  *connect.Client[v1.ListTenantsRequest, v1.ListTenantsResponse]
-	updateTenant *connect.Client[v1.UpdateTenantRequest, v1.UpdateTenantResponse]
-	createAppKey *connect.Client[v1.CreateAppKeyRequest, v1.CreateAppKeyResponse]
-	listAppKeys  *connect.Client[v1.ListAppKeysRequest, v1.ListAppKeysResponse]
-	revokeAppKey *connect.Client[v1.RevokeAppKeyRequest, v1.RevokeAppKeyResponse]
+	createTenant    *connect.Client[v1.CreateTenantRequest, v1.CreateTenantResponse]
+	listTenants     *connect.Client[v1.ListTenantsRequest, v1.ListTenantsResponse]
+	updateTenant    *connect.Client[v1.UpdateTenantRequest, v1.UpdateTenantResponse]
+	createAppKey    *connect.Client[v1.CreateAppKeyRequest, v1.CreateAppKeyResponse]
+	listAppKeys     *connect.Client[v1.ListAppKeysRequest, v1.ListAppKeysResponse]
+	revokeAppKey    *connect.Client[v1.RevokeAppKeyRequest, v1.RevokeAppKeyResponse]
+	listAuditEvents *connect.Client[v1.ListAuditEventsRequest, v1.ListAuditEventsResponse]
 }
 
 // CreateTenant calls callgate.v1.TenantService.CreateTenant.
@@ -153,6 +165,11 @@ func (c *tenantServiceClient) RevokeAppKey(ctx context.Context, req *connect.Req
 	return c.revokeAppKey.CallUnary(ctx, req)
 }
 
+// ListAuditEvents calls callgate.v1.TenantService.ListAuditEvents.
+func (c *tenantServiceClient) ListAuditEvents(ctx context.Context, req *connect.Request[v1.ListAuditEventsRequest]) (*connect.Response[v1.ListAuditEventsResponse], error) {
+	return c.listAuditEvents.CallUnary(ctx, req)
+}
+
 // TenantServiceHandler is an implementation of the callgate.v1.TenantService service.
 type TenantServiceHandler interface {
 	CreateTenant(context.Context, *connect.Request[v1.CreateTenantRequest]) (*connect.Response[v1.CreateTenantResponse], error)
@@ -161,6 +178,8 @@ type TenantServiceHandler interface {
 	CreateAppKey(context.Context, *connect.Request[v1.CreateAppKeyRequest]) (*connect.Response[v1.CreateAppKeyResponse], error)
 	ListAppKeys(context.Context, *connect.Request[v1.ListAppKeysRequest]) (*connect.Response[v1.ListAppKeysResponse], error)
 	RevokeAppKey(context.Context, *connect.Request[v1.RevokeAppKeyRequest]) (*connect.Response[v1.RevokeAppKeyResponse], error)
+	// ListAuditEvents lists changes, newest first, of one tenant or of all.
+	ListAuditEvents(context.Context, *connect.Request[v1.ListAuditEventsRequest]) (*connect.Response[v1.ListAuditEventsResponse], error)
 }
 
 // NewTenantServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -206,6 +225,12 @@ func NewTenantServiceHandler(svc TenantServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(tenantServiceMethods.ByName("RevokeAppKey")),
 		connect.WithHandlerOptions(opts...),
 	)
+	tenantServiceListAuditEventsHandler := connect.NewUnaryHandler(
+		TenantServiceListAuditEventsProcedure,
+		svc.ListAuditEvents,
+		connect.WithSchema(tenantServiceMethods.ByName("ListAuditEvents")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/callgate.v1.TenantService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case TenantServiceCreateTenantProcedure:
@@ -220,6 +245,8 @@ func NewTenantServiceHandler(svc TenantServiceHandler, opts ...connect.HandlerOp
 			tenantServiceListAppKeysHandler.ServeHTTP(w, r)
 		case TenantServiceRevokeAppKeyProcedure:
 			tenantServiceRevokeAppKeyHandler.ServeHTTP(w, r)
+		case TenantServiceListAuditEventsProcedure:
+			tenantServiceListAuditEventsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -251,4 +278,8 @@ func (UnimplementedTenantServiceHandler) ListAppKeys(context.Context, *connect.R
 
 func (UnimplementedTenantServiceHandler) RevokeAppKey(context.Context, *connect.Request[v1.RevokeAppKeyRequest]) (*connect.Response[v1.RevokeAppKeyResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("callgate.v1.TenantService.RevokeAppKey is not implemented"))
+}
+
+func (UnimplementedTenantServiceHandler) ListAuditEvents(context.Context, *connect.Request[v1.ListAuditEventsRequest]) (*connect.Response[v1.ListAuditEventsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("callgate.v1.TenantService.ListAuditEvents is not implemented"))
 }
