@@ -103,6 +103,9 @@ type Dispatcher struct {
 	breakers *breakers
 	slots    *slots
 	rates    *rates
+	// claimed holds deliveries ingest stored already claimed, by id, from
+	// Notify until a worker takes them.
+	claimed sync.Map
 }
 
 // New returns a Dispatcher; call Run to start it.
@@ -152,14 +155,48 @@ func New(s Store, sender Sender, log *slog.Logger, opts Options) *Dispatcher {
 }
 
 // Notify queues freshly committed deliveries. It never blocks: what does
-// not fit waits in the store for the loader.
+// not fit waits in the store for the loader. A delivery stored already
+// claimed (see Preclaim) is kept whole, to be sent without claiming it.
 func (d *Dispatcher) Notify(ds []store.Delivery) {
-	limit := d.now().Add(d.opts.Horizon)
+	now := d.now()
+	limit := now.Add(d.opts.Horizon)
 	for _, dl := range ds {
+		if dl.Status == store.StatusInflight && !dl.LeaseUntil.IsZero() {
+			d.claimed.Store(dl.ID, dl)
+			if !d.q.push(dl.ID, now) {
+				// No room after all: the loader finds it when its lease ends.
+				d.claimed.Delete(dl.ID)
+			}
+			continue
+		}
 		if dl.NextAttemptAt.Before(limit) {
 			d.q.push(dl.ID, dl.NextAttemptAt)
 		}
 	}
+}
+
+// Preclaim tells ingest whether to store fresh deliveries already claimed,
+// and for how long: yes while the queue has room to take them at once, so
+// that they go out long before the lease ends. Under a backlog they are
+// stored pending and claimed when their turn comes.
+func (d *Dispatcher) Preclaim() (time.Duration, bool) {
+	return d.opts.Lease, d.q.len() < d.opts.QueueLimit/2
+}
+
+// takeClaimed returns the delivery id names when ingest stored it already
+// claimed. ok is false when it did not; held is the end of its lease when
+// that no longer covers a whole send (it waited too long in memory): it
+// is claimed then, so that no two sends can overlap.
+func (d *Dispatcher) takeClaimed(id string, now time.Time) (dl store.Delivery, ok bool, held time.Time) {
+	v, found := d.claimed.LoadAndDelete(id)
+	if !found {
+		return store.Delivery{}, false, time.Time{}
+	}
+	dl = v.(store.Delivery)
+	if now.Add(d.opts.SendTimeout + 2*time.Second).After(dl.LeaseUntil) {
+		return store.Delivery{}, false, dl.LeaseUntil
+	}
+	return dl, true, time.Time{}
 }
 
 // OpenCircuits counts the endpoints whose circuit is open.
@@ -280,7 +317,17 @@ func (d *Dispatcher) work(ctx context.Context) {
 // again if that is within the horizon, else zero.
 func (d *Dispatcher) attempt(ctx context.Context, id string) time.Time {
 	start := d.now()
-	dl, err := d.store.Claim(ctx, id, start, d.opts.Lease)
+	dl, ok, held := d.takeClaimed(id, start)
+	if !held.IsZero() {
+		if held.Before(start.Add(d.opts.Horizon)) {
+			return held
+		}
+		return time.Time{} // the loader finds it
+	}
+	var err error
+	if !ok {
+		dl, err = d.store.Claim(ctx, id, start, d.opts.Lease)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return time.Time{} // not due, already taken, or gone
 	}

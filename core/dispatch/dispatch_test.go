@@ -6,6 +6,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -486,4 +487,74 @@ type channelFunc func(ctx context.Context, tenantID, channel string) (string, ma
 
 func (f channelFunc) Resolve(ctx context.Context, tenantID, channel string) (string, map[string]string, error) {
 	return f(ctx, tenantID, channel)
+}
+
+// claimCounter counts the store writes that claim a delivery.
+type claimCounter struct {
+	*store.Store
+	mu     sync.Mutex
+	claims int
+}
+
+func (c *claimCounter) Claim(ctx context.Context, id string, now time.Time, lease time.Duration) (store.Delivery, error) {
+	c.mu.Lock()
+	c.claims++
+	c.mu.Unlock()
+	return c.Store.Claim(ctx, id, now, lease)
+}
+
+func (c *claimCounter) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.claims
+}
+
+// TestDispatcherPreclaimed: a delivery ingest stored already claimed goes
+// out from memory without a claim of its own while its lease covers a whole
+// send; one whose lease is too short for that waits for the lease to end
+// and is claimed then, so that two sends can never overlap.
+func TestDispatcherPreclaimed(t *testing.T) {
+	tests := []struct {
+		name       string
+		lease      time.Duration
+		wantClaims int
+	}{
+		{name: "lease_covers_a_send", lease: time.Minute, wantClaims: 0},
+		{name: "lease_too_short", lease: 300 * time.Millisecond, wantClaims: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			cc := &claimCounter{Store: e.store}
+			s := &sender{}
+			d := dispatch.New(cc, s, discard, dispatch.Options{NoJitter: true, SendTimeout: time.Second,
+				Horizon: 200 * time.Millisecond, Schedule: []time.Duration{10 * time.Millisecond}})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- d.Run(ctx) }()
+			t.Cleanup(func() { cancel(); <-done })
+
+			lease, ok := d.Preclaim()
+			if !ok || lease != 21*time.Second {
+				t.Fatalf("Preclaim = %v, %v; want the default lease (send timeout + 20 s)", lease, ok)
+			}
+			dl := e.webhook()
+			dl.LeaseUntil = time.Now().Add(tt.lease)
+			ds := e.insert(t, dl)
+			if ds[0].Status != store.StatusInflight || ds[0].Attempts != 1 {
+				t.Fatalf("stored %s with %d attempts, want inflight with 1", ds[0].Status, ds[0].Attempts)
+			}
+			d.Notify(ds)
+			e.waitStatus(t, ds[0].ID, store.StatusSucceeded)
+			if n := s.sentTo(ds[0].ID); n != 1 {
+				t.Errorf("sent %d times, want once", n)
+			}
+			if n := cc.count(); n != tt.wantClaims {
+				t.Errorf("%d claims, want %d", n, tt.wantClaims)
+			}
+			if as := e.attempts(t, ds[0].ID); len(as) != 1 || as[0].Outcome != "delivered" {
+				t.Errorf("attempts = %+v, want one delivered", as)
+			}
+		})
+	}
 }

@@ -37,6 +37,13 @@ type Notifier interface {
 	Notify(ds []store.Delivery)
 }
 
+// Preclaimer is a Notifier that can take fresh deliveries straight from
+// memory. When Preclaim says yes, the deliveries are stored already claimed
+// for lease, which spares the dispatcher one store write per delivery.
+type Preclaimer interface {
+	Preclaim() (lease time.Duration, ok bool)
+}
+
 // Options tune a Service.
 type Options struct {
 	// MaxContent bounds a callback's content in bytes (default 1 MiB).
@@ -154,6 +161,14 @@ func (s *Service) submit(ctx context.Context, p auth.Principal, cb Callback) (Ac
 		return Accepted{}, apierr.Internal(fmt.Errorf("encode properties: %w", err))
 	}
 	msg.Properties = props
+	if pc, ok := s.notify.(Preclaimer); ok {
+		if lease, ok := pc.Preclaim(); ok {
+			until := time.Now().Add(lease)
+			for i := range deliveries {
+				deliveries[i].LeaseUntil = until
+			}
+		}
+	}
 	stored, ds, existed, err := s.store.InsertMessage(ctx, msg, deliveries)
 	if err != nil {
 		return Accepted{}, apierr.Internal(err)

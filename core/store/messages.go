@@ -28,6 +28,10 @@ type Message struct {
 // returns once it is committed. When the message carries an idempotency key
 // the tenant already used, nothing is written and the first message and its
 // deliveries are returned with existed set.
+//
+// A delivery with LeaseUntil set is stored already claimed for its first
+// attempt (in flight, attempt 1, held until then): the dispatcher takes it
+// from memory and sends it without a write of its own to claim it.
 func (s *Store) InsertMessage(ctx context.Context, m Message, ds []Delivery) (Message, []Delivery, bool, error) {
 	now := time.Now().UTC()
 	if m.ID == "" {
@@ -41,7 +45,10 @@ func (s *Store) InsertMessage(ctx context.Context, m Message, ds []Delivery) (Me
 			d.ID = NewID("dlv")
 		}
 		d.MessageID, d.TenantID, d.Rule = m.ID, m.TenantID, m.Rule
-		d.Status = StatusPending
+		d.Status, d.Attempts = StatusPending, 0
+		if !d.LeaseUntil.IsZero() {
+			d.Status, d.Attempts = StatusInflight, 1
+		}
 		if d.Method == "" {
 			d.Method = "POST"
 		}
