@@ -37,6 +37,10 @@ type benchResult struct {
 	CPUSeconds    float64 `json:"gatewayCpuSeconds,omitempty"`
 	PeakRSSMiB    float64 `json:"gatewayPeakRssMiB,omitempty"`
 	OfCeiling     float64 `json:"fractionOfCeiling,omitempty"`
+	// With --hold: the receiver was down while the load ran, then came back.
+	HeldPeakRSSMiB float64 `json:"heldPeakRssMiB,omitempty"`
+	RecoverSeconds float64 `json:"recoverSeconds,omitempty"` // from its return to the first arrival
+	DrainPerSec    float64 `json:"drainPerSec,omitempty"`    // arrivals a second from then on
 }
 
 // bench is the load tool: it posts callbacks to a running gateway, receives
@@ -56,6 +60,7 @@ func bench(args []string) error {
 	rate := fs.Float64("rate", 0, "callbacks per second to pace at (0: as fast as possible)")
 	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for deliveries after the last ack")
 	output := fs.String("o", "table", "table or json")
+	hold := fs.Bool("hold", false, "keep the receiver down (503) until every callback is acked, then bring it back and measure the drain")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,7 +78,7 @@ func bench(args []string) error {
 		}
 		results = append(results, r)
 	}
-	r, err := gatewayRun(client, base, *tenant, *token, *api, *n, *c, *size, *rate, *wait)
+	r, err := gatewayRun(client, base, *tenant, *token, *api, *n, *c, *size, *rate, *wait, *hold)
 	if err != nil {
 		return err
 	}
@@ -85,6 +90,10 @@ func bench(args []string) error {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(results)
+	}
+	if *hold {
+		fmt.Printf("held %d callbacks with the receiver down: gateway peak RSS %.1f MiB; after it came back the first arrived in %.1f s, then %.0f a second\n",
+			r.Acked, r.HeldPeakRSSMiB, r.RecoverSeconds, r.DrainPerSec)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "target\tacked\trefused\tarrived\tingest/s\tdelivered/s\tack p50\tack p99\te2e p50\te2e p99\te2e max\tcpu s\tpeak RSS\tof ceiling")
@@ -138,7 +147,7 @@ func load(n, c int, rate float64, post func(i int) error) (acked, refused int64,
 	return acked, refused, lat, time.Since(start)
 }
 
-func gatewayRun(client *http.Client, base, tenant, token, api string, n, c, size int, rate float64, wait time.Duration) (benchResult, error) {
+func gatewayRun(client *http.Client, base, tenant, token, api string, n, c, size int, rate float64, wait time.Duration, hold bool) (benchResult, error) {
 	res := benchResult{Target: "callgate (" + api + ")", N: n, Concurrency: c}
 	// The receiver records when each callback arrives; the callback carries
 	// its own send time, so end-to-end latency needs no bookkeeping.
@@ -146,8 +155,17 @@ func gatewayRun(client *http.Client, base, tenant, token, api string, n, c, size
 	var e2eMu sync.Mutex
 	e2e := make([]time.Duration, 0, n)
 	seen := make(map[string]bool, n)
+	// With hold, the receiver is down (503) until back is set; firstBack
+	// and last are when the first and last callbacks arrived after that.
+	var back atomic.Bool
+	var firstBack, last time.Time
+	back.Store(!hold)
 	rcv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		if !back.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
 		now := time.Now()
 		id := r.Header.Get("webhook-id")
 		e2eMu.Lock()
@@ -157,6 +175,10 @@ func gatewayRun(client *http.Client, base, tenant, token, api string, n, c, size
 			if sent, ok := sentAt(body); ok {
 				e2e = append(e2e, now.Sub(sent))
 			}
+			if firstBack.IsZero() {
+				firstBack = now
+			}
+			last = now
 		}
 		e2eMu.Unlock()
 		if first {
@@ -219,6 +241,15 @@ func gatewayRun(client *http.Client, base, tenant, token, api string, n, c, size
 	res.Acked, res.Refused = acked, refused
 	res.IngestPerSec = float64(acked) / took.Seconds()
 	res.AckP50Ms, res.AckP99Ms = pct(lat, 0.5), pct(lat, 0.99)
+	var backAt time.Time
+	if hold {
+		// Every callback is acked and held: note the memory it takes, then
+		// bring the receiver back.
+		time.Sleep(time.Second)
+		res.HeldPeakRSSMiB = float64(peak.Load()) / (1 << 20)
+		backAt = time.Now()
+		back.Store(true)
+	}
 	deadline := time.Now().Add(wait)
 	for arrived.Load() < acked && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
@@ -227,6 +258,12 @@ func gatewayRun(client *http.Client, base, tenant, token, api string, n, c, size
 	res.DeliverPerSec = float64(res.Arrived) / time.Since(start).Seconds()
 	e2eMu.Lock()
 	res.E2EP50Ms, res.E2EP99Ms, res.E2EMaxMs = pct(e2e, 0.5), pct(e2e, 0.99), pct(e2e, 1)
+	if hold && !firstBack.IsZero() {
+		res.RecoverSeconds = firstBack.Sub(backAt).Seconds()
+		if d := last.Sub(firstBack).Seconds(); d > 0 {
+			res.DrainPerSec = float64(res.Arrived) / d
+		}
+	}
 	e2eMu.Unlock()
 	if cpu1, err := scrape(client, base, "process_cpu_seconds_total"); err == nil {
 		res.CPUSeconds = cpu1 - cpu0

@@ -112,6 +112,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Gateway, err er
 	g.rules, err = ruleset.New(ctx, g.store, log.With("component", "rules"), ruleset.Options{
 		CacheDir: cacheDir,
 		Builtin:  rules.Builtin(),
+		Eager:    []string{"http"}, // the default rule; the others compile when first used
 		Metrics:  g.metrics,
 		Tenant:   g.tenantLimits.rules,
 		Limits: ruleruntime.Limits{

@@ -81,3 +81,18 @@ func typeNames(ts []api.ValueType) string {
 	}
 	return s + ")"
 }
+
+// Classifies reports whether a rule module exports classify. It reads only
+// the module's export section, so it costs nothing like a compilation.
+func Classifies(bin []byte) (bool, error) {
+	exports, err := meter.Exports(bin)
+	if err != nil {
+		return false, fmt.Errorf("ruleruntime: %w: %w", ErrInvalidModule, err)
+	}
+	for _, e := range exports {
+		if e.Name == exportClassify && e.Kind == meter.KindFunc {
+			return true, nil
+		}
+	}
+	return false, nil
+}

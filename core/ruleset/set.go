@@ -44,6 +44,11 @@ type Options struct {
 	Limits ruleruntime.Limits
 	// Builtin are the rules every tenant may use, by code.
 	Builtin map[string][]byte
+	// Eager names the built-in rules compiled at start, before the set is
+	// ready (nil: all of them). The others are compiled on first use: a
+	// compiled Go module holds about 20 MB, which a gateway that never
+	// uses the rule should not pay.
+	Eager   []string
 	Metrics *metrics.Metrics
 	// Tenant, when set, gives a tenant's own limits; zero fields take
 	// Limits. Time and output bound every call made for the tenant; memory
@@ -86,12 +91,16 @@ type lazyRule struct {
 	once sync.Once
 	name string
 	sha  string
-	key  string // in s.compiled: sha, and the memory limit when not the set's
-	mem  uint32 // memory limit in pages; 0: the set's
-	wasm []byte
-	load func(context.Context) ([]byte, error) // when wasm is not at hand
-	rule *ruleruntime.Rule
-	err  error
+	// classifies is whether a built-in module exports classify, read from
+	// its exports so that listing rules compiles nothing.
+	classifies bool
+	compiled   atomic.Bool // set once compiled
+	key        string      // in s.compiled: sha, and the memory limit when not the set's
+	mem        uint32      // memory limit in pages; 0: the set's
+	wasm       []byte
+	load       func(context.Context) ([]byte, error) // when wasm is not at hand
+	rule       *ruleruntime.Rule
+	err        error
 }
 
 type activeRef struct {
@@ -110,7 +119,11 @@ func New(ctx context.Context, s Store, log *slog.Logger, opts Options) (*Set, er
 	set := &Set{rt: rt, store: s, log: log, opts: opts,
 		builtin: map[string]*lazyRule{}, compiled: map[string]*lazyRule{}}
 	for code, wasm := range opts.Builtin {
-		set.builtin[code] = &lazyRule{name: "builtin:" + code, wasm: wasm, sha: shaOf(wasm)}
+		classifies, err := ruleruntime.Classifies(wasm)
+		if err != nil {
+			return nil, fmt.Errorf("built-in rule %q: %w", code, err)
+		}
+		set.builtin[code] = &lazyRule{name: "builtin:" + code, wasm: wasm, sha: shaOf(wasm), classifies: classifies}
 	}
 	set.warming.Add(1)
 	go set.warm(context.WithoutCancel(ctx))
@@ -120,8 +133,8 @@ func New(ctx context.Context, s Store, log *slog.Logger, opts Options) (*Set, er
 func (s *Set) warm(ctx context.Context) {
 	defer s.warming.Done()
 	start := time.Now()
-	failed := 0
-	for code, l := range s.builtin {
+	failed, eager := 0, s.eager()
+	for code, l := range eager {
 		if s.closing.Load() {
 			return
 		}
@@ -133,11 +146,25 @@ func (s *Set) warm(ctx context.Context) {
 	if failed > 0 {
 		// Every callback naming such a rule would fail: the set is not ready,
 		// so that the gateway does not say it is either.
-		s.log.Error("the set of rules is not ready: built-in rules do not compile", "failed", failed, "count", len(s.builtin))
+		s.log.Error("the set of rules is not ready: built-in rules do not compile", "failed", failed, "count", len(eager))
 		return
 	}
 	s.ready.Store(true)
-	s.log.Info("built-in rules compiled", "count", len(s.builtin), "took", time.Since(start).Round(time.Millisecond))
+	s.log.Info("built-in rules compiled", "count", len(eager), "took", time.Since(start).Round(time.Millisecond))
+}
+
+// eager returns the built-in rules to compile at start.
+func (s *Set) eager() map[string]*lazyRule {
+	if s.opts.Eager == nil {
+		return s.builtin
+	}
+	out := map[string]*lazyRule{}
+	for _, code := range s.opts.Eager {
+		if l, ok := s.builtin[code]; ok {
+			out[code] = l
+		}
+	}
+	return out
 }
 
 // Ready reports whether the built-in rules are compiled. It stays false
@@ -163,14 +190,10 @@ func (s *Set) Builtins() map[string]string {
 }
 
 // BuiltinClassifies reports whether a built-in rule judges answers; false
-// when the rule is unknown or does not compile.
+// when the rule is unknown.
 func (s *Set) BuiltinClassifies(ctx context.Context, code string) bool {
 	l, ok := s.builtin[code]
-	if !ok {
-		return false
-	}
-	r, err := s.compile(ctx, l)
-	return err == nil && r.HasClassify()
+	return ok && l.classifies
 }
 
 func (s *Set) compile(ctx context.Context, l *lazyRule) (*ruleruntime.Rule, error) {
@@ -186,6 +209,7 @@ func (s *Set) compile(ctx context.Context, l *lazyRule) (*ruleruntime.Rule, erro
 			lim.MemoryPages = l.mem
 		}
 		l.rule, l.err = s.rt.Compile(ctx, l.name, wasm, lim)
+		l.compiled.Store(l.err == nil)
 		l.wasm, l.load = nil, nil // compiled: the bytes are no longer needed
 	})
 	return l.rule, l.err

@@ -3,8 +3,10 @@ package ruleset_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/callgate/callgate/core/route"
 	"github.com/callgate/callgate/core/ruleset"
@@ -97,4 +99,38 @@ func distinct(module []byte, i int) []byte {
 	out := append([]byte{}, module...)
 	out = append(out, 0x00, byte(1+len(name)), byte(len(name)))
 	return append(out, name...)
+}
+
+// TestEagerBuiltins: only the built-in rules named eager are compiled
+// before the set is ready; the others compile on first use, and listing
+// whether they classify compiles nothing.
+func TestEagerBuiltins(t *testing.T) {
+	f := newFixtureOn(t, nil, ruleset.Options{Eager: []string{"http"}})
+	waitReady(t, f.set)
+	if got := ruleset.CompiledBuiltins(f.set); !slices.Equal(got, []string{"http"}) {
+		t.Fatalf("compiled at start: %v, want [http]", got)
+	}
+	if !f.set.BuiltinClassifies(t.Context(), "ebaas") || f.set.BuiltinClassifies(t.Context(), "nosuchrule") {
+		t.Error("ebaas must say it classifies, and a rule that does not exist not")
+	}
+	if got := ruleset.CompiledBuiltins(f.set); len(got) != 1 {
+		t.Fatalf("asking whether rules classify compiled %v", got)
+	}
+	d, err := f.set.Route(t.Context(), route.Input{TenantID: "t1", MessageID: "msg_1", Rule: "sms",
+		Content: "hello", Ext: map[string]string{"destination": "+8613800138000"}, Configs: configs})
+	if err != nil || len(d.Deliveries) != 1 {
+		t.Fatalf("route through sms on first use: %+v, %v", d, err)
+	}
+	if got := ruleset.CompiledBuiltins(f.set); !slices.Equal(got, []string{"http", "sms"}) {
+		t.Errorf("compiled after a callback through sms: %v", got)
+	}
+}
+
+func waitReady(t *testing.T, s *ruleset.Set) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !s.Ready(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the set did not get ready within a minute")
+		}
+	}
 }

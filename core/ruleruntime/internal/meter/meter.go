@@ -585,3 +585,19 @@ func (m *module) blockTypeFor(results []byte) []byte {
 	m.newTypes = append(m.newTypes, funcType{results: results})
 	return appendS64(nil, int64(len(all)))
 }
+
+// Exports lists a binary's exports without rewriting it: what a caller
+// needs to know of a module it does not compile yet.
+func Exports(wasm []byte) ([]Export, error) {
+	secs, err := splitSections(wasm)
+	if err != nil {
+		return nil, err
+	}
+	m := &module{}
+	if p := sectionPayload(secs, secExport); p != nil {
+		if err := m.readExports(&reader{b: p}); err != nil {
+			return nil, fmt.Errorf("meter: section %d: %w", secExport, err)
+		}
+	}
+	return m.exports, nil
+}
