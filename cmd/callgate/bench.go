@@ -26,6 +26,7 @@ type benchResult struct {
 	Concurrency   int     `json:"concurrency"`
 	Acked         int64   `json:"acked"`
 	Refused       int64   `json:"refused"`
+	Throttled     int64   `json:"throttled,omitempty"` // 429 answers, retried after Retry-After
 	Arrived       int64   `json:"arrived"`
 	IngestPerSec  float64 `json:"ingestPerSec"`
 	DeliverPerSec float64 `json:"deliveryPerSec,omitempty"`
@@ -221,23 +222,38 @@ func gatewayRun(client *http.Client, base, tenant, token, api string, n, c, size
 		path = base + "/callgate.v1.CallbackService/SubmitCallback"
 	}
 	start := time.Now()
+	var throttled atomic.Int64
 	acked, refused, lat, took := load(n, c, rate, func(i int) error {
 		content := fmt.Sprintf(`{"n":%d,"sentNs":%d,"pad":%q}`, i, time.Now().UnixNano(), pad)
 		body, _ := json.Marshal(map[string]any{"content": content, "properties": map[string]string{"rule": "http"}})
-		req, _ := http.NewRequest(http.MethodPost, path, bytes.NewReader(body))
-		req.Header.Set("Content-Type", contentType)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
+		for {
+			req, _ := http.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+			req.Header.Set("Content-Type", contentType)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			switch resp.StatusCode {
+			case http.StatusOK:
+				return nil
+			case http.StatusTooManyRequests:
+				// Over the tenant's ingest limit: a well-behaved client
+				// waits as told and sends again.
+				throttled.Add(1)
+				time.Sleep(retryAfter(resp.Header.Get("Retry-After")))
+			default:
+				return fmt.Errorf("status %d", resp.StatusCode)
+			}
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
 	})
+	res.Throttled = throttled.Load()
+	if res.Throttled > 0 {
+		fmt.Fprintf(os.Stderr, "callgate bench: the gateway throttled %d requests (429): the tenant's ingest limit, not the gateway, set the pace; lift it with: callgate tenants update %s --ingest-rate -1\n",
+			res.Throttled, tenant)
+	}
 	res.Acked, res.Refused = acked, refused
 	res.IngestPerSec = float64(acked) / took.Seconds()
 	res.AckP50Ms, res.AckP99Ms = pct(lat, 0.5), pct(lat, 0.99)
@@ -342,6 +358,15 @@ func scrape(client *http.Client, base, name string) (float64, error) {
 		}
 	}
 	return 0, errors.New(name + " not found")
+}
+
+// retryAfter reads a Retry-After header in seconds (fractions allowed),
+// with a short pause when there is none.
+func retryAfter(h string) time.Duration {
+	if s, err := strconv.ParseFloat(h, 64); err == nil && s > 0 {
+		return time.Duration(s * float64(time.Second))
+	}
+	return 10 * time.Millisecond
 }
 
 // sentAt finds the send time the load put in a callback.

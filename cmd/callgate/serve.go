@@ -26,6 +26,7 @@ func serve(args []string) error {
 	dev := fs.Bool("dev", false, "development mode: demo tenant and credentials, loopback destinations allowed (env CALLGATE_DEV)")
 	configFile := fs.String("config", "", "YAML configuration file (env CALLGATE_CONFIG)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error (env CALLGATE_LOG_LEVEL)")
+	pprofAddr := fs.String("pprof", "", "serve Go profiles on this address, e.g. 127.0.0.1:6060 (env CALLGATE_PPROF; off by default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -75,6 +76,14 @@ func serve(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *pprofAddr == "" {
+		*pprofAddr = os.Getenv("CALLGATE_PPROF")
+	}
+	if *pprofAddr != "" {
+		if err := servePprof(ctx, *pprofAddr, log); err != nil {
+			return err
+		}
+	}
 	g, err := gateway.Open(ctx, cfg, log)
 	if err != nil {
 		return err
