@@ -133,37 +133,61 @@ func (b *breakers) open(now time.Time) int {
 	return n
 }
 
-// slots cap how many sends run at once against one endpoint, so one
-// endpoint cannot take every worker or drown its receiver.
+// slots cap the sends running at once to each endpoint. A delivery that
+// finds its endpoint busy waits in line, in memory, and is handed the slot
+// of the next send to finish: no store write, no timer, no worker held.
 type slots struct {
-	mu   sync.Mutex
-	n    map[string]int
-	most int
+	mu       sync.Mutex
+	n        map[string]int
+	most     int
+	waiting  map[string][]string // endpoint -> delivery ids in line
+	reserved map[string]bool     // ids handed a slot, not yet taken
 }
 
-func newSlots(most int) *slots { return &slots{n: map[string]int{}, most: most} }
+func newSlots(most int) *slots {
+	return &slots{n: map[string]int{}, most: most, waiting: map[string][]string{}, reserved: map[string]bool{}}
+}
 
-// take reports whether a send to endpoint may start; done must follow.
-func (s *slots) take(endpoint string) bool {
+// take reports whether delivery id may start a send to endpoint; done
+// must follow. When not, id is in line for the endpoint's next free slot.
+func (s *slots) take(endpoint, id string) bool {
 	if endpoint == "" || s.most <= 0 {
 		return true
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.reserved[id] {
+		delete(s.reserved, id) // handed over by done, already counted
+		return true
+	}
 	if s.n[endpoint] >= s.most {
+		s.waiting[endpoint] = append(s.waiting[endpoint], id)
 		return false
 	}
 	s.n[endpoint]++
 	return true
 }
 
-func (s *slots) done(endpoint string) {
+// done ends a send to endpoint. When a delivery waits for the endpoint,
+// the slot passes to it and its id is returned, for the caller to queue.
+func (s *slots) done(endpoint string) (next string, ok bool) {
 	if endpoint == "" || s.most <= 0 {
-		return
+		return "", false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if line := s.waiting[endpoint]; len(line) > 0 {
+		next = line[0]
+		if len(line) == 1 {
+			delete(s.waiting, endpoint)
+		} else {
+			s.waiting[endpoint] = line[1:]
+		}
+		s.reserved[next] = true
+		return next, true
+	}
 	if s.n[endpoint]--; s.n[endpoint] <= 0 {
 		delete(s.n, endpoint)
 	}
+	return "", false
 }

@@ -30,7 +30,6 @@ type Store interface {
 	DueBefore(ctx context.Context, t time.Time, limit int) ([]store.Due, error)
 	Claim(ctx context.Context, id string, now time.Time, lease time.Duration) (store.Delivery, error)
 	Complete(ctx context.Context, c store.Completion) error
-	Defer(ctx context.Context, id string, attempt int, next time.Time) error
 	GetCallbackConfig(ctx context.Context, tenantID, id string) (store.CallbackConfig, error)
 }
 
@@ -97,7 +96,7 @@ type Dispatcher struct {
 	log    *slog.Logger
 	opts   Options
 	q      *queue
-	ready  chan string
+	ready  chan job
 	now    func() time.Time
 
 	breakers *breakers
@@ -145,7 +144,7 @@ func New(s Store, sender Sender, log *slog.Logger, opts Options) *Dispatcher {
 	return &Dispatcher{
 		store: s, sender: sender, log: log, opts: opts,
 		q:     newQueue(opts.QueueLimit),
-		ready: make(chan string, opts.Workers),
+		ready: make(chan job, opts.Workers),
 		now:   time.Now,
 
 		breakers: newBreakers(opts.BreakerThreshold, opts.BreakerCooldown, 10*time.Minute),
@@ -161,16 +160,17 @@ func (d *Dispatcher) Notify(ds []store.Delivery) {
 	now := d.now()
 	limit := now.Add(d.opts.Horizon)
 	for _, dl := range ds {
+		j := job{id: dl.ID, tenantID: dl.TenantID, configID: dl.ConfigID}
 		if dl.Status == store.StatusInflight && !dl.LeaseUntil.IsZero() {
 			d.claimed.Store(dl.ID, dl)
-			if !d.q.push(dl.ID, now) {
+			if !d.q.push(j, now) {
 				// No room after all: the loader finds it when its lease ends.
 				d.claimed.Delete(dl.ID)
 			}
 			continue
 		}
 		if dl.NextAttemptAt.Before(limit) {
-			d.q.push(dl.ID, dl.NextAttemptAt)
+			d.q.push(j, dl.NextAttemptAt)
 		}
 	}
 }
@@ -182,6 +182,10 @@ func (d *Dispatcher) Notify(ds []store.Delivery) {
 func (d *Dispatcher) Preclaim() (time.Duration, bool) {
 	return d.opts.Lease, d.q.len() < d.opts.QueueLimit/2
 }
+
+// errHeld says a delivery ingest claimed waited in memory past the point
+// where its lease covers a send: it is claimed when the lease ends.
+var errHeld = errors.New("held by its lease")
 
 // takeClaimed returns the delivery id names when ingest stored it already
 // claimed. ok is false when it did not; held is the end of its lease when
@@ -246,15 +250,15 @@ func (d *Dispatcher) schedule(ctx context.Context) error {
 			}
 			nextLoad = now.Add(d.opts.Horizon / 2)
 		}
-		ids, next := d.q.popDue(now, cap(d.ready)*4)
-		for _, id := range ids {
+		jobs, next := d.q.popDue(now, cap(d.ready)*4)
+		for _, j := range jobs {
 			select {
-			case d.ready <- id:
+			case d.ready <- j:
 			case <-ctx.Done():
 				return nil
 			}
 		}
-		if len(ids) > 0 {
+		if len(jobs) > 0 {
 			continue // more may be due
 		}
 		wait := nextLoad.Sub(now)
@@ -291,7 +295,7 @@ func (d *Dispatcher) load(ctx context.Context, now time.Time) error {
 		return fmt.Errorf("load due deliveries: %w", err)
 	}
 	for _, x := range due {
-		d.q.push(x.ID, x.At)
+		d.q.push(job{id: x.ID, tenantID: x.TenantID, configID: x.ConfigID}, x.At)
 	}
 	if len(due) == room {
 		d.q.markOverflow() // there may be more: look again soon
@@ -300,59 +304,65 @@ func (d *Dispatcher) load(ctx context.Context, now time.Time) error {
 }
 
 func (d *Dispatcher) work(ctx context.Context) {
-	for id := range d.ready {
+	for j := range d.ready {
 		if ctx.Err() != nil {
-			d.q.done(id)
+			d.q.done(j.id)
 			continue
 		}
-		retryAt := d.attempt(ctx, id)
-		d.q.done(id)
+		ok, probe, parked, until := d.admit(ctx, j, d.now())
+		switch {
+		case parked:
+			continue // in line for a slot: freeSlot queues it again
+		case !ok:
+			d.q.wait(j.id, until)
+			continue
+		}
+		retryAt := d.attempt(ctx, j, probe)
+		d.q.done(j.id)
 		if !retryAt.IsZero() {
-			d.q.push(id, retryAt)
+			d.q.push(j, retryAt)
 		}
 	}
 }
 
-// attempt claims, sends and records one delivery. It returns when to try
-// again if that is within the horizon, else zero.
-func (d *Dispatcher) attempt(ctx context.Context, id string) time.Time {
+// attempt claims, sends and records one delivery that admit let through
+// (holding a slot of its endpoint, and its probe when probe is set). It
+// returns when to try again if that is within the horizon, else zero.
+func (d *Dispatcher) attempt(ctx context.Context, j job, probe bool) time.Time {
+	id := j.id
 	start := d.now()
 	dl, ok, held := d.takeClaimed(id, start)
-	if !held.IsZero() {
-		if held.Before(start.Add(d.opts.Horizon)) {
-			return held
-		}
-		return time.Time{} // the loader finds it
-	}
 	var err error
-	if !ok {
+	switch {
+	case !held.IsZero():
+		err = errHeld
+	case !ok:
 		dl, err = d.store.Claim(ctx, id, start, d.opts.Lease)
 	}
-	if errors.Is(err, store.ErrNotFound) {
-		return time.Time{} // not due, already taken, or gone
-	}
 	if err != nil {
-		d.log.Error("claim delivery", "delivery_id", id, "error", err)
+		// Nothing was sent: the slot and the probe go back.
+		d.freeSlot(j.configID)
+		if probe {
+			d.breakers.release(j.configID)
+		}
+		switch {
+		case errors.Is(err, errHeld):
+			if held.Before(start.Add(d.opts.Horizon)) {
+				return held
+			}
+		case errors.Is(err, store.ErrNotFound):
+			// Not due, already taken, or gone.
+		default:
+			d.log.Error("claim delivery", "delivery_id", id, "error", err)
+		}
 		return time.Time{}
 	}
 	// The send may outlive ctx (a shutdown): it is bounded by its own
 	// timeout, and finishing it beats sending it twice.
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SendTimeout+2*time.Second)
 	defer cancel()
-	ok, probe, until := d.admit(sendCtx, dl, start)
-	if !ok {
-		// Wait without spending an attempt.
-		if err := d.store.Defer(sendCtx, id, dl.Attempts, until); err != nil {
-			d.log.Error("defer delivery", "delivery_id", id, "error", err)
-			return time.Time{}
-		}
-		if until.Before(d.now().Add(d.opts.Horizon)) {
-			return until
-		}
-		return time.Time{}
-	}
 	out, reached := d.send(sendCtx, dl, start)
-	d.slots.done(dl.ConfigID)
+	d.freeSlot(dl.ConfigID)
 	if probe && !reached {
 		d.breakers.release(dl.ConfigID)
 		d.opts.Metrics.EndpointBreaker(dl.ConfigID, d.breakers.state(dl.ConfigID))

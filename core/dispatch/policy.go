@@ -29,13 +29,17 @@ type Policies interface {
 // policy is dl's endpoint policy; the zero Policy (the dispatcher's
 // schedule, no rate) when there is none or it cannot be had.
 func (d *Dispatcher) policy(ctx context.Context, dl store.Delivery) Policy {
+	return d.policyOf(ctx, job{id: dl.ID, tenantID: dl.TenantID, configID: dl.ConfigID})
+}
+
+func (d *Dispatcher) policyOf(ctx context.Context, j job) Policy {
 	if d.opts.Policies == nil {
 		return Policy{}
 	}
-	p, err := d.opts.Policies.Policy(ctx, dl.TenantID, dl.ConfigID)
+	p, err := d.opts.Policies.Policy(ctx, j.tenantID, j.configID)
 	if err != nil {
-		d.log.Warn("endpoint policy unavailable; the defaults apply", "delivery_id", dl.ID,
-			"tenant", dl.TenantID, "config_id", dl.ConfigID, "error", err)
+		d.log.Warn("endpoint policy unavailable; the defaults apply", "delivery_id", j.id,
+			"tenant", j.tenantID, "config_id", j.configID, "error", err)
 		return Policy{}
 	}
 	return p
@@ -55,39 +59,48 @@ func (d *Dispatcher) retrySchedule(ctx context.Context, dl store.Delivery) []tim
 	return d.opts.Schedule
 }
 
-// admit decides whether a claimed delivery may be sent now; if not, until
-// when it waits. The endpoint's concurrency cap comes first and its
-// circuit last, so that a probe once let through is always sent; a
-// token taken from the rate bucket by a delivery the circuit then holds
-// back only makes the endpoint slower, never faster. When ok, the caller
-// must give the slot back (slots.done) after the send, and report or
-// release a probe.
-func (d *Dispatcher) admit(ctx context.Context, dl store.Delivery, now time.Time) (ok, probe bool, until time.Time) {
-	endpoint := dl.ConfigID
+// admit decides, before the delivery is claimed, whether it may be sent
+// now. A delivery held back costs no store write and holds no worker: it
+// waits in memory, either in line for the endpoint's next free slot
+// (parked) or in the timer queue until when it may go (until). The
+// endpoint's concurrency cap comes first and its circuit last, so that a
+// probe once let through is always sent; a token taken from the rate
+// bucket by a delivery the circuit then holds back only makes the endpoint
+// slower, never faster. When ok, the caller must give the slot back
+// (freeSlot) after the send, and report or release a probe.
+func (d *Dispatcher) admit(ctx context.Context, j job, now time.Time) (ok, probe, parked bool, until time.Time) {
+	endpoint := j.configID
 	if endpoint == "" {
-		return true, false, time.Time{}
+		return true, false, false, time.Time{}
 	}
-	if !d.slots.take(endpoint) {
-		// As many sends as the endpoint may take are running: wait a
-		// moment.
+	if !d.slots.take(endpoint, j.id) {
+		// As many sends as the endpoint may take are running: in line.
 		d.opts.Metrics.EndpointDeferred(endpoint, "busy")
-		return false, false, now.Add(50 * time.Millisecond)
+		return false, false, true, time.Time{}
 	}
-	if ok, at := d.rates.take(endpoint, dl.ID, d.policy(ctx, dl).Rate, now); !ok {
+	if ok, at := d.rates.take(endpoint, j.id, d.policyOf(ctx, j).Rate, now); !ok {
 		// Over the endpoint's rate: wait for the token promised to it.
-		d.slots.done(endpoint)
+		d.freeSlot(endpoint)
 		d.opts.Metrics.EndpointDeferred(endpoint, "rate")
-		return false, false, at
+		return false, false, false, at
 	}
 	ok, until, probe = d.breakers.allow(endpoint, now)
 	if !ok {
 		// The endpoint's circuit is open.
-		d.slots.done(endpoint)
+		d.freeSlot(endpoint)
 		d.opts.Metrics.EndpointDeferred(endpoint, "breaker")
-		return false, false, until
+		return false, false, false, until
 	}
 	if probe {
 		d.opts.Metrics.EndpointBreaker(endpoint, circuitHalfOpen)
 	}
-	return true, probe, time.Time{}
+	return true, probe, false, time.Time{}
+}
+
+// freeSlot ends a send to endpoint; a delivery in line for it is queued,
+// holding the slot.
+func (d *Dispatcher) freeSlot(endpoint string) {
+	if next, ok := d.slots.done(endpoint); ok {
+		d.q.wait(next, d.now())
+	}
 }

@@ -19,8 +19,17 @@ type queue struct {
 	wake       chan struct{}
 }
 
+// job is a delivery the queue holds: its id and the endpoint it goes to,
+// which is all a worker needs to know to hold it back without a store
+// write (a busy endpoint, an open circuit, a rate).
+type job struct {
+	id       string
+	tenantID string
+	configID string
+}
+
 type item struct {
-	id  string
+	job
 	at  time.Time
 	pos int // index in the heap, -1 once popped
 	// again is set when the id is pushed while a worker has it (a retry
@@ -32,9 +41,10 @@ func newQueue(limit int) *queue {
 	return &queue{index: make(map[string]*item), limit: limit, wake: make(chan struct{}, 1)}
 }
 
-// push queues id for at; an id already queued keeps the earlier time. It
+// push queues j for at; a job already queued keeps the earlier time. It
 // reports false when the queue is full.
-func (q *queue) push(id string, at time.Time) bool {
+func (q *queue) push(j job, at time.Time) bool {
+	id := j.id
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if it, ok := q.index[id]; ok {
@@ -55,7 +65,7 @@ func (q *queue) push(id string, at time.Time) bool {
 		q.signal() // the scheduler must learn to look in the store soon
 		return false
 	}
-	it := &item{id: id, at: at}
+	it := &item{job: j, at: at}
 	q.index[id] = it
 	heap.Push(&q.items, it)
 	if q.items[0] == it {
@@ -71,21 +81,37 @@ func (q *queue) signal() {
 	}
 }
 
-// popDue removes and returns the ids due at now; they stay in the index
-// until done is called, so a reload does not queue them twice. It also
-// returns when the next one is due (zero if none).
-func (q *queue) popDue(now time.Time, max int) ([]string, time.Time) {
+// popDue removes and returns the jobs due at now; they stay in the index
+// until done or wait is called, so a reload does not queue them twice. It
+// also returns when the next one is due (zero if none).
+func (q *queue) popDue(now time.Time, max int) ([]job, time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var ids []string
-	for len(q.items) > 0 && !q.items[0].at.After(now) && len(ids) < max {
+	var jobs []job
+	for len(q.items) > 0 && !q.items[0].at.After(now) && len(jobs) < max {
 		it := heap.Pop(&q.items).(*item)
-		ids = append(ids, it.id)
+		jobs = append(jobs, it.job)
 	}
 	if len(q.items) == 0 {
-		return ids, time.Time{}
+		return jobs, time.Time{}
 	}
-	return ids, q.items[0].at
+	return jobs, q.items[0].at
+}
+
+// wait puts a popped job back for at, whatever time a reload asked for
+// meanwhile: its worker held it back and knows when it may go.
+func (q *queue) wait(id string, at time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	it, ok := q.index[id]
+	if !ok || it.pos >= 0 {
+		return
+	}
+	it.at, it.again = at, time.Time{}
+	heap.Push(&q.items, it)
+	if q.items[0] == it {
+		q.signal()
+	}
 }
 
 // done forgets id once its worker is through with it.

@@ -170,10 +170,14 @@ func nonNilMap(m map[string]string) map[string]string {
 	return m
 }
 
-// Due is a delivery that should be attempted at At.
+// Due is a delivery that should be attempted at At, with the endpoint it
+// goes to, so that the dispatcher can hold it back (a busy endpoint, an
+// open circuit, a rate) without reading or writing it.
 type Due struct {
-	ID string
-	At time.Time
+	ID       string
+	At       time.Time
+	TenantID string
+	ConfigID string
 }
 
 // DueBefore lists deliveries waiting for an attempt at or before t, and those in
@@ -181,11 +185,11 @@ type Due struct {
 // soonest first.
 func (s *Store) DueBefore(ctx context.Context, t time.Time, limit int) ([]Due, error) {
 	rows, err := s.query(ctx, `
-		SELECT id, at FROM (
-			SELECT id, next_attempt_at AS at FROM deliveries
+		SELECT id, at, tenant_id, config_id FROM (
+			SELECT id, next_attempt_at AS at, tenant_id, config_id FROM deliveries
 			 WHERE status IN ('pending', 'failed') AND next_attempt_at <= ?1
 			UNION ALL
-			SELECT id, lease_until AS at FROM deliveries
+			SELECT id, lease_until AS at, tenant_id, config_id FROM deliveries
 			 WHERE status = 'inflight' AND lease_until <= ?1
 		) ORDER BY at LIMIT ?2`, millis(t), limit)
 	if err != nil {
@@ -196,7 +200,7 @@ func (s *Store) DueBefore(ctx context.Context, t time.Time, limit int) ([]Due, e
 	for rows.Next() {
 		var d Due
 		var at int64
-		if err := rows.Scan(&d.ID, &at); err != nil {
+		if err := rows.Scan(&d.ID, &at, &d.TenantID, &d.ConfigID); err != nil {
 			return nil, fmt.Errorf("list due deliveries: %w", err)
 		}
 		d.At = fromMillis(at)
@@ -333,27 +337,4 @@ func (s *Store) ReleaseLeases(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("release leases: %w", err)
 	}
 	return int(n), nil
-}
-
-// Defer hands back a claimed delivery without an attempt (its endpoint's
-// circuit is open): it is due again at next and the claim does not count.
-func (s *Store) Defer(ctx context.Context, id string, attempt int, next time.Time) error {
-	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
-		res, err := tx.ExecContext(ctx, `
-			UPDATE deliveries SET status = CASE WHEN attempts = 1 THEN 'pending' ELSE 'failed' END,
-				attempts = attempts - 1, lease_until = 0, next_attempt_at = ?, updated_at = ?
-			 WHERE id = ? AND status = 'inflight' AND attempts = ?`,
-			millis(next), millis(time.Now()), id, attempt)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrConflict
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("defer delivery %s: %w", id, err)
-	}
-	return nil
 }

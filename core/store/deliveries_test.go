@@ -70,23 +70,29 @@ func TestDueBefore(t *testing.T) {
 	}{
 		{name: "nothing_due_yet", t: at(0), limit: 10},
 		{name: "due_time_itself_is_due", t: at(time.Second), limit: 10,
-			want: []store.Due{{pending, at(time.Second)}}},
+			want: []store.Due{{ID: pending, At: at(time.Second)}}},
 		{name: "first_pending", t: at(time.Second + time.Millisecond), limit: 10,
-			want: []store.Due{{pending, at(time.Second)}}},
+			want: []store.Due{{ID: pending, At: at(time.Second)}}},
 		{name: "pending_and_expired_lease", t: at(5 * time.Second), limit: 10,
-			want: []store.Due{{pending, at(time.Second)}, {shortLease, at(4 * time.Second)}}},
+			want: []store.Due{{ID: pending, At: at(time.Second)}, {ID: shortLease, At: at(4 * time.Second)}}},
 		{name: "failed_retry_due", t: at(21 * time.Second), limit: 10,
-			want: []store.Due{{pending, at(time.Second)}, {shortLease, at(4 * time.Second)}, {failed, at(20 * time.Second)}}},
+			want: []store.Due{{ID: pending, At: at(time.Second)}, {ID: shortLease, At: at(4 * time.Second)}, {ID: failed, At: at(20 * time.Second)}}},
 		{name: "long_lease_expired_too", t: at(time.Minute), limit: 10,
-			want: []store.Due{{pending, at(time.Second)}, {shortLease, at(4 * time.Second)}, {failed, at(20 * time.Second)}, {longLease, at(32 * time.Second)}}},
+			want: []store.Due{{ID: pending, At: at(time.Second)}, {ID: shortLease, At: at(4 * time.Second)}, {ID: failed, At: at(20 * time.Second)}, {ID: longLease, At: at(32 * time.Second)}}},
 		{name: "limit", t: at(time.Minute), limit: 2,
-			want: []store.Due{{pending, at(time.Second)}, {shortLease, at(4 * time.Second)}}},
+			want: []store.Due{{ID: pending, At: at(time.Second)}, {ID: shortLease, At: at(4 * time.Second)}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := s.DueBefore(ctx, tt.t, tt.limit)
 			if err != nil {
 				t.Fatalf("DueBefore: %v", err)
+			}
+			for i := range got {
+				if got[i].TenantID == "" {
+					t.Errorf("%s has no tenant", got[i].ID)
+				}
+				got[i].TenantID, got[i].ConfigID = "", "" // compared: id and time
 			}
 			if len(got) == 0 && len(tt.want) == 0 {
 				return
