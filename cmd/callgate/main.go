@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -25,13 +26,17 @@ Run "callgate COMMAND -h" for a command's flags.
 // version is set by the build (-ldflags "-X main.version=...").
 var version = "dev"
 
-func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// run runs one command and returns the process's exit code: 0, 1 when the
+// command failed, 2 when it was not understood.
+func run(argv []string, stdout, stderr io.Writer) int {
+	if len(argv) < 1 {
+		fmt.Fprint(stderr, usage)
+		return 2
 	}
 	var err error
-	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	switch cmd, args := argv[0], argv[1:]; cmd {
 	case "serve":
 		err = serve(args)
 	case "receive":
@@ -57,15 +62,16 @@ func main() {
 	case "plugin":
 		err = servePlugin(args)
 	case "version", "--version", "-version":
-		fmt.Println("callgate", version)
+		fmt.Fprintln(stdout, "callgate", version)
 	case "help", "-h", "--help":
-		fmt.Print(usage)
+		fmt.Fprint(stdout, usage)
 	default:
-		fmt.Fprintf(os.Stderr, "callgate: unknown command %q\n\n%s", cmd, usage)
-		os.Exit(2)
+		fmt.Fprintf(stderr, "callgate: unknown command %q\n\n%s", cmd, usage)
+		return 2
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "callgate:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "callgate:", err)
+		return 1
 	}
+	return 0
 }

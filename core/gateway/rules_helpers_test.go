@@ -21,6 +21,8 @@ import (
 
 	callgatev1 "github.com/callgate/callgate/proto/callgate/v1"
 	"github.com/callgate/callgate/proto/callgate/v1/callgatev1connect"
+
+	"github.com/callgate/callgate/core/internal/srcwatch"
 )
 
 // devSecret and adminToken are the dev mode's credentials (gateway.DevSecret
@@ -258,6 +260,7 @@ func watModule(t *testing.T, name string) []byte {
 // main.version so that each makes different bytes.
 func buildGoRule(t *testing.T, name, version string) []byte {
 	t.Helper()
+	srcwatch.Consult(t, filepath.Join("..", "..", "sdk", "rule"), filepath.Join("testdata", "rules", name))
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")

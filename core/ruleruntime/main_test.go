@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/callgate/callgate/core/ruleruntime/internal/wattest"
+
+	"github.com/callgate/callgate/core/internal/srcwatch"
 )
 
 // shared holds what every test of this package reuses: the Go reactor,
@@ -47,6 +49,7 @@ func wat(t testing.TB, name string) []byte {
 // goReactor returns testdata/goreactor built as a wasip1 reactor, built the
 // first time it is asked for.
 func goReactor(t testing.TB) []byte {
+	srcwatch.Consult(t, filepath.Join("testdata", "goreactor"))
 	t.Helper()
 	shared.goOnce.Do(func() {
 		goBin, err := exec.LookPath("go")

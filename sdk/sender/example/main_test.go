@@ -25,6 +25,7 @@ import (
 // and returns the binary's path and SHA-256.
 func build(t *testing.T) (string, string) {
 	t.Helper()
+	consultSources(t)
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
@@ -155,5 +156,23 @@ func testPin(t *testing.T, bin, sum string) {
 				t.Fatalf("Start = %v, want %v", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// consultSources reads the example's and the SDK's Go files, so that
+// `go test` records them and runs this test again when one changes: the
+// build below reads them in another process, which its cache cannot see.
+func consultSources(t *testing.T) {
+	t.Helper()
+	for _, pattern := range []string{"*.go", filepath.Join("..", "*.go")} {
+		files, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if _, err := os.ReadFile(f); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
