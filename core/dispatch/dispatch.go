@@ -29,6 +29,7 @@ import (
 type Store interface {
 	DueBefore(ctx context.Context, t time.Time, limit int) ([]store.Due, error)
 	Claim(ctx context.Context, id string, now time.Time, lease time.Duration) (store.Delivery, error)
+	Reclaim(ctx context.Context, id string, heldUntil, now time.Time, lease time.Duration) (store.Delivery, error)
 	Complete(ctx context.Context, c store.Completion) error
 	GetCallbackConfig(ctx context.Context, tenantID, id string) (store.CallbackConfig, error)
 }
@@ -102,9 +103,7 @@ type Dispatcher struct {
 	breakers *breakers
 	slots    *slots
 	rates    *rates
-	// claimed holds deliveries ingest stored already claimed, by id, from
-	// Notify until a worker takes them.
-	claimed sync.Map
+	claimed  *claimedSet
 }
 
 // New returns a Dispatcher; call Run to start it.
@@ -150,6 +149,7 @@ func New(s Store, sender Sender, log *slog.Logger, opts Options) *Dispatcher {
 		breakers: newBreakers(opts.BreakerThreshold, opts.BreakerCooldown, 10*time.Minute),
 		slots:    newSlots(opts.EndpointConcurrency),
 		rates:    newRates(),
+		claimed:  newClaimedSet(),
 	}
 }
 
@@ -162,10 +162,10 @@ func (d *Dispatcher) Notify(ds []store.Delivery) {
 	for _, dl := range ds {
 		j := job{id: dl.ID, tenantID: dl.TenantID, configID: dl.ConfigID}
 		if dl.Status == store.StatusInflight && !dl.LeaseUntil.IsZero() {
-			d.claimed.Store(dl.ID, dl)
+			d.claimed.put(dl)
 			if !d.q.push(j, now) {
 				// No room after all: the loader finds it when its lease ends.
-				d.claimed.Delete(dl.ID)
+				d.claimed.take(dl.ID)
 			}
 			continue
 		}
@@ -176,31 +176,27 @@ func (d *Dispatcher) Notify(ds []store.Delivery) {
 }
 
 // Preclaim tells ingest whether to store fresh deliveries already claimed,
-// and for how long: yes while the queue has room to take them at once, so
-// that they go out long before the lease ends. Under a backlog they are
-// stored pending and claimed when their turn comes.
+// and for how long: yes while the queue has room to take them at once and
+// not too many wait whole in memory, so that they go out long before the
+// lease ends. Otherwise they are stored pending and claimed in their turn.
 func (d *Dispatcher) Preclaim() (time.Duration, bool) {
-	return d.opts.Lease, d.q.len() < d.opts.QueueLimit/2
+	return d.opts.Lease, d.q.len() < d.opts.QueueLimit/2 && !d.claimed.full()
 }
 
-// errHeld says a delivery ingest claimed waited in memory past the point
-// where its lease covers a send: it is claimed when the lease ends.
-var errHeld = errors.New("held by its lease")
-
-// takeClaimed returns the delivery id names when ingest stored it already
-// claimed. ok is false when it did not; held is the end of its lease when
-// that no longer covers a whole send (it waited too long in memory): it
-// is claimed then, so that no two sends can overlap.
-func (d *Dispatcher) takeClaimed(id string, now time.Time) (dl store.Delivery, ok bool, held time.Time) {
-	v, found := d.claimed.LoadAndDelete(id)
-	if !found {
-		return store.Delivery{}, false, time.Time{}
+// claim takes the delivery id names for an attempt: from memory when
+// ingest stored it already claimed and its lease covers a send, with a
+// renewed lease when ingest claimed it but it waited too long or was
+// slimmed, else from the store.
+func (d *Dispatcher) claim(ctx context.Context, id string, now time.Time) (store.Delivery, error) {
+	e, ok := d.claimed.take(id)
+	switch {
+	case !ok:
+		return d.store.Claim(ctx, id, now, d.opts.Lease)
+	case e.dl != nil && now.Add(d.opts.SendTimeout+2*time.Second).Before(e.leaseUntil):
+		return *e.dl, nil
+	default:
+		return d.store.Reclaim(ctx, id, e.leaseUntil, now, d.opts.Lease)
 	}
-	dl = v.(store.Delivery)
-	if now.Add(d.opts.SendTimeout + 2*time.Second).After(dl.LeaseUntil) {
-		return store.Delivery{}, false, dl.LeaseUntil
-	}
-	return dl, true, time.Time{}
 }
 
 // OpenCircuits counts the endpoints whose circuit is open.
@@ -314,6 +310,7 @@ func (d *Dispatcher) work(ctx context.Context) {
 		case parked:
 			continue // in line for a slot: freeSlot queues it again
 		case !ok:
+			d.claimed.slim(j.id) // it may wait long: keep little of it
 			d.q.wait(j.id, until)
 			continue
 		}
@@ -331,28 +328,14 @@ func (d *Dispatcher) work(ctx context.Context) {
 func (d *Dispatcher) attempt(ctx context.Context, j job, probe bool) time.Time {
 	id := j.id
 	start := d.now()
-	dl, ok, held := d.takeClaimed(id, start)
-	var err error
-	switch {
-	case !held.IsZero():
-		err = errHeld
-	case !ok:
-		dl, err = d.store.Claim(ctx, id, start, d.opts.Lease)
-	}
+	dl, err := d.claim(ctx, id, start)
 	if err != nil {
 		// Nothing was sent: the slot and the probe go back.
 		d.freeSlot(j.configID)
 		if probe {
 			d.breakers.release(j.configID)
 		}
-		switch {
-		case errors.Is(err, errHeld):
-			if held.Before(start.Add(d.opts.Horizon)) {
-				return held
-			}
-		case errors.Is(err, store.ErrNotFound):
-			// Not due, already taken, or gone.
-		default:
+		if !errors.Is(err, store.ErrNotFound) { // not due, already taken, or gone
 			d.log.Error("claim delivery", "delivery_id", id, "error", err)
 		}
 		return time.Time{}

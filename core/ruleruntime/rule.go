@@ -89,7 +89,10 @@ func (r *Runtime) Compile(ctx context.Context, name string, wasm []byte, lim Lim
 		_ = compiled.Close(ctx)
 		return nil, invalid(err)
 	}
-	size := 2 * runtime.GOMAXPROCS(0)
+	// As many instances as calls can run at once: a call runs on its
+	// goroutine to the end, so more than one per processor only holds
+	// memory (several MB for a Go module) without running more.
+	size := runtime.GOMAXPROCS(0)
 	rule := &Rule{
 		name:        name,
 		rt:          r,

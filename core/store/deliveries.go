@@ -233,6 +233,30 @@ func (s *Store) Claim(ctx context.Context, id string, now time.Time, lease time.
 	return d, nil
 }
 
+// Reclaim renews the lease of a delivery stored already claimed (by
+// ingest, for its first attempt) that is still held under the lease that
+// ended at heldUntil, and returns it: for a dispatcher that let it wait in
+// memory and no longer holds all of it there. ErrNotFound when it is not
+// held so any more.
+func (s *Store) Reclaim(ctx context.Context, id string, heldUntil, now time.Time, lease time.Duration) (Delivery, error) {
+	var d Delivery
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		var err error
+		d, err = scanDelivery(tx.QueryRowContext(ctx, `
+			UPDATE deliveries SET lease_until = ?1, updated_at = ?2
+			 WHERE id = ?3 AND status = 'inflight' AND lease_until = ?4
+			RETURNING `+deliveryColumns, millis(now.Add(lease)), millis(now), id, millis(heldUntil)))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return Delivery{}, fmt.Errorf("reclaim delivery %s: %w", id, err)
+	}
+	return d, nil
+}
+
 // Attempt is the record of one try.
 type Attempt struct {
 	DeliveryID string

@@ -345,3 +345,39 @@ func TestReleaseLeases(t *testing.T) {
 		t.Errorf("second ReleaseLeases = %d, %v; want 2", n, err)
 	}
 }
+
+// TestReclaim: a delivery stored already claimed has its lease renewed only
+// while it is still held under the lease its holder knows.
+func TestReclaim(t *testing.T) {
+	ctx := t.Context()
+	s, _ := openStore(t, store.Options{})
+	held := dueAt(0)
+	held.LeaseUntil = at(30 * time.Second)
+	_, ds := mustInsert(t, s, "acme", held, dueAt(0))
+	preclaimed, pending := ds[0], ds[1]
+	if preclaimed.Status != store.StatusInflight || preclaimed.Attempts != 1 {
+		t.Fatalf("stored %s with %d attempts, want inflight with 1", preclaimed.Status, preclaimed.Attempts)
+	}
+	tests := []struct {
+		name      string
+		id        string
+		heldUntil time.Time
+		wantErr   error
+	}{
+		{name: "another_lease", id: preclaimed.ID, heldUntil: at(31 * time.Second), wantErr: store.ErrNotFound},
+		{name: "not_held", id: pending.ID, heldUntil: time.UnixMilli(0), wantErr: store.ErrNotFound},
+		{name: "held_under_its_lease", id: preclaimed.ID, heldUntil: at(30 * time.Second)},
+		{name: "the_old_lease_again", id: preclaimed.ID, heldUntil: at(30 * time.Second), wantErr: store.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := s.Reclaim(ctx, tt.id, tt.heldUntil, at(40*time.Second), time.Minute)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Reclaim = %v, want %v", err, tt.wantErr)
+			}
+			if err == nil && (!d.LeaseUntil.Equal(at(100*time.Second)) || d.Attempts != 1 || d.Status != store.StatusInflight) {
+				t.Errorf("reclaimed %+v, want held until +100s, still attempt 1", d)
+			}
+		})
+	}
+}
