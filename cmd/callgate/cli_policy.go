@@ -21,7 +21,7 @@ import (
 const (
 	configsPolicyUsage = "configs policy ID [--retry 1s,5s|none|inherit] [--rate N|0] [--burst B]  (only what is given changes)"
 	tenantsPolicyUsage = "tenants update ID [--name NAME] [--ingest-rate R] [--ingest-burst B] [--manage-rate R] [--manage-burst B]" +
-		" [--rule-time-ms MS] [--retry 1s,5s|none|inherit]  (admin token)"
+		" [--rule-time-ms MS] [--rule-memory-mib MIB] [--rule-output-kib KIB] [--retry 1s,5s|none|inherit]  (admin token)"
 )
 
 // addPolicy holds the policy flags of `configs add`.
@@ -155,6 +155,8 @@ func tenantsPolicyCmd(args []string) error {
 	manageRate := f.fs.Float64("manage-rate", 0, "management calls per second; 0: the gateway's; negative: no limit")
 	manageBurst := f.fs.Int("manage-burst", 0, "management calls at once within the rate")
 	ruleTime := f.fs.Int("rule-time-ms", 0, "time limit of one rule call, at most 1000 ms; 0: the gateway's")
+	ruleMemory := f.fs.Int("rule-memory-mib", 0, "memory limit of the tenant's own rules, at most 256 MiB; 0: the gateway's")
+	ruleOutput := f.fs.Int("rule-output-kib", 0, "longest output of one rule call, at most 16384 KiB; 0: the gateway's")
 	retry := f.fs.String("retry", "", "retry delays of the tenant's deliveries, like 1s,5s,30s; none: no retries; inherit: the gateway's")
 	pos, err := f.parse(args)
 	if err != nil {
@@ -187,11 +189,13 @@ func tenantsPolicyCmd(args []string) error {
 		l = &callgatev1.TenantLimits{}
 	}
 	for flagName, apply := range map[string]func(){
-		"ingest-rate":  func() { l.IngestRate = *ingestRate },
-		"ingest-burst": func() { l.IngestBurst = int32(*ingestBurst) },
-		"manage-rate":  func() { l.ManageRate = *manageRate },
-		"manage-burst": func() { l.ManageBurst = int32(*manageBurst) },
-		"rule-time-ms": func() { l.RuleTimeMs = int32(*ruleTime) },
+		"ingest-rate":     func() { l.IngestRate = *ingestRate },
+		"ingest-burst":    func() { l.IngestBurst = int32(*ingestBurst) },
+		"manage-rate":     func() { l.ManageRate = *manageRate },
+		"manage-burst":    func() { l.ManageBurst = int32(*manageBurst) },
+		"rule-time-ms":    func() { l.RuleTimeMs = int32(*ruleTime) },
+		"rule-memory-mib": func() { l.RuleMemoryMib = int32(*ruleMemory) },
+		"rule-output-kib": func() { l.RuleOutputKib = int32(*ruleOutput) },
 	} {
 		if given[flagName] {
 			apply()

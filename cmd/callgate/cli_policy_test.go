@@ -88,12 +88,14 @@ func TestPolicyCLI(t *testing.T) {
 	}
 
 	// A tenant's schedule; its other limits stay as they were.
-	must("dev-admin-token", "tenants", "update", "demo", "--manage-rate", "50")
-	out = must("dev-admin-token", "tenants", "update", "demo", "--retry", "2s,1m", "-o", "json")
+	must("dev-admin-token", "tenants", "update", "demo", "--manage-rate", "50", "--rule-memory-mib", "8")
+	out = must("dev-admin-token", "tenants", "update", "demo", "--retry", "2s,1m", "--rule-output-kib", "64", "-o", "json")
 	var updated struct {
 		Tenant struct {
 			Limits struct {
-				ManageRate float64 `json:"manageRate"`
+				ManageRate    float64 `json:"manageRate"`
+				RuleMemoryMib int     `json:"ruleMemoryMib"`
+				RuleOutputKib int     `json:"ruleOutputKib"`
 			} `json:"limits"`
 			policy
 		} `json:"tenant"`
@@ -101,7 +103,8 @@ func TestPolicyCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &updated); err != nil {
 		t.Fatal(err)
 	}
-	if r := updated.Tenant.Retry; r == nil || len(r.ScheduleMs) != 2 || r.ScheduleMs[1] != 60000 || updated.Tenant.Limits.ManageRate != 50 {
+	if r, l := updated.Tenant.Retry, updated.Tenant.Limits; r == nil || len(r.ScheduleMs) != 2 || r.ScheduleMs[1] != 60000 ||
+		l.ManageRate != 50 || l.RuleMemoryMib != 8 || l.RuleOutputKib != 64 {
 		t.Errorf("tenants update: %s", out)
 	}
 	if out, err := run("dev-admin-token", "tenants", "update", "demo", "--retry", "1s,soon"); err == nil || !strings.Contains(out, "--retry") {
