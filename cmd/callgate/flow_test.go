@@ -170,7 +170,7 @@ func TestBadInput(t *testing.T) {
 		{"wrong_secret", "/demo/message/v1/callbacks", "wrong", `{"content":"x"}`, 401, "UnauthorizedOperation"},
 		{"other_tenants_key", "/demo/message/v1/callbacks", created["secret"], `{"content":"x"}`, 403, "UnauthorizedOperation.Forbidden"},
 		{"app_key_not_mine", "/demo/message/v1/callbacks", "demo-secret", `{"content":"x","properties":{"appKey":"` + created["appKey"] + `"}}`, 403, "UnauthorizedOperation.Forbidden"},
-		{"unknown_tenant", "/nobody/message/v1/callbacks", "demo-secret", `{"content":"x"}`, 404, "ResourceNotFound.Tenant"},
+		{"unknown_tenant", "/nobody/message/v1/callbacks", "demo-secret", `{"content":"x"}`, 403, "UnauthorizedOperation.Forbidden"},
 		{"unknown_rule", "/demo/message/v1/callbacks", "demo-secret", `{"content":"x","properties":{"rule":"fax"}}`, 404, "ResourceNotFound.Rule"},
 		{"no_config", "/other/message/v1/callbacks", created["secret"], `{"content":"x"}`, 400, "FailedOperation.NoCallbackConfig"},
 		{"oversized", "/demo/message/v1/callbacks", "demo-secret", `{"content":"` + big + `"}`, 413, "LimitExceeded.BodyTooLarge"},

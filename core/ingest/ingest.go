@@ -189,16 +189,13 @@ func (s *Service) submit(ctx context.Context, p auth.Principal, cb Callback) (Ac
 }
 
 // checkTenant makes sure the credentials may act on the addressed tenant.
-func (s *Service) checkTenant(ctx context.Context, p auth.Principal, tenantID string) error {
+// Any other tenant is refused alike, whether it exists or not, so that a
+// tenant's credentials cannot find out which other tenants there are.
+func (s *Service) checkTenant(_ context.Context, p auth.Principal, tenantID string) error {
 	if tenantID == "" || tenantID == p.TenantID {
 		return nil
 	}
-	if _, err := s.store.GetTenant(ctx, tenantID); errors.Is(err, store.ErrNotFound) {
-		return apierr.New(apierr.TenantNotFound, "tenant %q does not exist", tenantID)
-	} else if err != nil {
-		return apierr.Internal(err)
-	}
-	return apierr.New(apierr.Forbidden, "these credentials belong to another tenant")
+	return apierr.New(apierr.Forbidden, "these credentials are not for tenant %q", tenantID)
 }
 
 // decide runs the router and turns its decision into deliveries to store.

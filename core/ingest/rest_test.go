@@ -333,7 +333,7 @@ func TestSubmitErrors(t *testing.T) {
 		{name: "content_too_large", body: `{"content":"` + big[:1500] + `"}`, wantStatus: 413, wantCode: apierr.BodyTooLarge, wantMessage: "1500 bytes, more than the 1024"},
 		{name: "idempotency_key_too_long", header: map[string]string{"Idempotency-Key": strings.Repeat("k", 256)}, body: `{"content":"x"}`, wantStatus: 400, wantCode: apierr.InvalidParameterValue},
 		{name: "another_tenant", tenant: "t2", body: `{"content":"x"}`, wantStatus: 403, wantCode: apierr.Forbidden},
-		{name: "unknown_tenant", tenant: "t9", body: `{"content":"x"}`, wantStatus: 404, wantCode: apierr.TenantNotFound, wantMessage: `"t9"`},
+		{name: "unknown_tenant_looks_like_another", tenant: "t9", body: `{"content":"x"}`, wantStatus: 403, wantCode: apierr.Forbidden, wantMessage: `"t9"`},
 		{name: "another_app_key", body: `{"content":"x","properties":{"appKey":"k2"}}`, wantStatus: 403, wantCode: apierr.Forbidden, wantMessage: "appKey"},
 		{name: "revoked_app_key_named", body: `{"content":"x","properties":{"appKey":"k1-old"}}`, wantStatus: 403, wantCode: apierr.Forbidden},
 		{name: "unknown_rule", body: `{"content":"x","properties":{"rule":"nope"}}`, wantStatus: 404, wantCode: apierr.RuleNotFound, wantMessage: `"nope"`},
