@@ -74,7 +74,7 @@ func TestRulesCLI(t *testing.T) {
 	// push, as a table, then an inactive second version as JSON.
 	out = must("rules", "push", "--addr", g.base, "--code", "mine", wasm)
 	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 ||
-		!strings.HasPrefix(lines[0], "CODE") || !strings.HasPrefix(strings.Join(strings.Fields(lines[1]), " "), "mine 1 false true true") {
+		!strings.HasPrefix(lines[0], "CODE") || !strings.HasPrefix(strings.Join(strings.Fields(lines[1]), " "), "mine 1 false true false") { // the http rule has no classifier
 		t.Errorf("push printed:\n%s", out)
 	}
 	var pushed struct {

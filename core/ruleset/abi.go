@@ -2,107 +2,60 @@ package ruleset
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/callgate/callgate/core/route"
+	"github.com/callgate/callgate/sdk/rule"
 )
 
 // abiVersion is the rule ABI these types speak (sdk/rule/ABI.md).
-const abiVersion = 1
+const abiVersion = rule.ABIVersion
 
-type routeInput struct {
-	ABI        int             `json:"abi"`
-	TenantID   string          `json:"tenantId"`
-	MessageID  string          `json:"messageId"`
-	Rule       string          `json:"rule"`
-	Content    string          `json:"content"`
-	Properties inputProperties `json:"properties"`
-	Configs    []inputConfig   `json:"configs"`
-}
-
-type inputProperties struct {
-	AppKey string            `json:"appKey,omitempty"`
-	Rule   string            `json:"rule"`
-	Ext    map[string]string `json:"ext"`
-}
-
-type inputConfig struct {
-	ID       string `json:"id"`
-	URL      string `json:"url"`
-	HasKey   bool   `json:"hasKey"`
-	HasToken bool   `json:"hasToken"`
-}
-
+// encodeInput writes a callback as a rule's route input, as the Go SDK's
+// AppendInput writes it: the layout the SDK reads on its fast path, and
+// text escaped as the SDK's encoder escapes it, so that a rule sending the
+// content as its body copies it instead of escaping it again.
 func encodeInput(in route.Input) ([]byte, error) {
-	ri := routeInput{
-		ABI: abiVersion, TenantID: in.TenantID, MessageID: in.MessageID, Rule: in.Rule, Content: in.Content,
-		Properties: inputProperties{AppKey: in.AppKey, Rule: in.Rule, Ext: in.Ext},
-		Configs:    make([]inputConfig, 0, len(in.Configs)),
-	}
-	if ri.Properties.Ext == nil {
-		ri.Properties.Ext = map[string]string{}
+	ri := rule.Input{ABI: abiVersion, TenantID: in.TenantID, MessageID: in.MessageID, Rule: in.Rule, Content: in.Content,
+		Properties: rule.Properties{AppKey: in.AppKey, Rule: in.Rule, Ext: in.Ext}}
+	var room [8]rule.Config
+	ri.Configs = room[:0]
+	size := 160 + len(in.TenantID) + len(in.MessageID) + 2*len(in.Rule) + len(in.Content) + len(in.AppKey)
+	for k, v := range in.Ext {
+		size += 6 + len(k) + len(v)
 	}
 	for _, c := range in.Configs {
-		ri.Configs = append(ri.Configs, inputConfig(c))
+		ri.Configs = append(ri.Configs, rule.Config(c))
+		size += 56 + len(c.ID) + len(c.URL)
 	}
-	b, err := json.Marshal(ri)
-	if err != nil {
-		return nil, fmt.Errorf("encode rule input: %w", err)
-	}
-	return b, nil
-}
-
-type decision struct {
-	Deliveries []outDelivery `json:"deliveries"`
-	Reject     *struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"reject"`
-}
-
-type outDelivery struct {
-	Channel     string            `json:"channel"`
-	ConfigID    string            `json:"configId"`
-	Destination string            `json:"destination"`
-	Method      string            `json:"method"`
-	Headers     map[string]string `json:"headers"`
-	Query       map[string]string `json:"query"`
-	Body        string            `json:"body"`
-	BodyBase64  string            `json:"bodyBase64"`
-	Subject     string            `json:"subject"`
-	Attachments []struct {
-		FileName string `json:"fileName"`
-		URL      string `json:"url"`
-	} `json:"attachments"`
-	RetrySchedule []int64       `json:"retrySchedule"`
-	Sign          string        `json:"sign"`
-	Fallbacks     []outDelivery `json:"fallbacks"`
+	// Room for the text and a little escaping; append grows it for more.
+	return rule.AppendInput(make([]byte, 0, size+size/8), &ri), nil
 }
 
 // decodeDecision turns a rule's answer into a route.Decision, resolving
 // config ids against the tenant's configs (a rule may only send to its own
-// tenant's configs).
+// tenant's configs). The SDK reads the JSON as encoding/json did when the
+// gateway read decisions with it.
 func decodeDecision(raw []byte, configs []route.Config) (route.Decision, error) {
-	var d decision
-	if err := json.Unmarshal(raw, &d); err != nil {
+	d, err := rule.DecodeDecision(raw)
+	if err != nil {
 		return route.Decision{}, fmt.Errorf("the decision is not valid JSON: %w", err)
 	}
 	if d.Reject != nil {
-		if d.Reject.Message == "" {
-			d.Reject.Message = "rejected by the rule"
+		msg := d.Reject.Message
+		if msg == "" {
+			msg = "rejected by the rule"
 		}
-		return route.Decision{Reject: &route.Rejection{Code: d.Reject.Code, Message: d.Reject.Message}}, nil
-	}
-	urls := make(map[string]string, len(configs))
-	for _, c := range configs {
-		urls[c.ID] = c.URL
+		return route.Decision{Reject: &route.Rejection{Code: d.Reject.Code, Message: msg}}, nil
 	}
 	var out route.Decision
-	for i, od := range d.Deliveries {
-		rd, err := toDelivery(od, urls, 0)
+	if len(d.Deliveries) > 0 {
+		out.Deliveries = make([]route.Delivery, 0, len(d.Deliveries))
+	}
+	for i := range d.Deliveries {
+		rd, err := toDelivery(&d.Deliveries[i], configs, 0)
 		if err != nil {
 			return route.Decision{}, fmt.Errorf("delivery %d: %w", i, err)
 		}
@@ -111,14 +64,25 @@ func decodeDecision(raw []byte, configs []route.Config) (route.Decision, error) 
 	return out, nil
 }
 
-func toDelivery(od outDelivery, urls map[string]string, depth int) (route.Delivery, error) {
+// configURL returns the URL of the tenant's config id; the last config with
+// the id wins, should there be two.
+func configURL(configs []route.Config, id string) (string, bool) {
+	for i := len(configs) - 1; i >= 0; i-- {
+		if configs[i].ID == id {
+			return configs[i].URL, true
+		}
+	}
+	return "", false
+}
+
+func toDelivery(od *rule.Delivery, configs []route.Config, depth int) (route.Delivery, error) {
 	rd := route.Delivery{
 		Channel: od.Channel, ConfigID: od.ConfigID, Destination: od.Destination,
 		Method: strings.ToUpper(od.Method), Headers: od.Headers, Query: od.Query,
 		Body: []byte(od.Body), Subject: od.Subject, Sign: od.Sign,
 	}
 	if od.ConfigID != "" {
-		u, ok := urls[od.ConfigID]
+		u, ok := configURL(configs, od.ConfigID)
 		if !ok {
 			return route.Delivery{}, fmt.Errorf("config %q is not one of the tenant's", od.ConfigID)
 		}
@@ -134,7 +98,7 @@ func toDelivery(od outDelivery, urls map[string]string, depth int) (route.Delive
 		rd.Body = b
 	}
 	for _, a := range od.Attachments {
-		rd.Attachments = append(rd.Attachments, route.Attachment{FileName: a.FileName, URL: a.URL})
+		rd.Attachments = append(rd.Attachments, route.Attachment(a))
 	}
 	if od.RetrySchedule != nil {
 		if len(od.RetrySchedule) > 50 {
@@ -155,8 +119,8 @@ func toDelivery(od outDelivery, urls map[string]string, depth int) (route.Delive
 		if len(od.Fallbacks) > 5 {
 			return route.Delivery{}, fmt.Errorf("%d fallbacks, at most 5", len(od.Fallbacks))
 		}
-		for j, f := range od.Fallbacks {
-			fd, err := toDelivery(f, urls, depth+1)
+		for j := range od.Fallbacks {
+			fd, err := toDelivery(&od.Fallbacks[j], configs, depth+1)
 			if err != nil {
 				return route.Delivery{}, fmt.Errorf("fallback %d: %w", j, err)
 			}

@@ -6,11 +6,11 @@ import (
 	"github.com/callgate/callgate/sdk/rule"
 )
 
-// classify follows the EBaaS contract: code "000" in the answer's JSON body
+// judge follows the EBaaS contract: code "000" in the answer's JSON body
 // is a success, whatever the HTTP status; anything else (another code, no
 // code, a body that is not JSON, any status without such a body) is a
 // failure the platform retries, so the rule never answers permanent.
-func classify(a *rule.Answer) rule.Verdict {
+func judge(a *rule.Answer) rule.Verdict {
 	body, err := rule.Parse(a.Body)
 	if err != nil || body.Kind() != rule.KindObject {
 		return rule.Verdict{Verdict: rule.Retry, Reason: "the answer is not a JSON object" + status(a)}

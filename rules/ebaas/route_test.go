@@ -161,7 +161,7 @@ func TestClassify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := rule.ClassifyFunc(classify).Judge(&tt.answer); got != tt.want {
+			if got := rule.ClassifyFunc(judge).Judge(&tt.answer); got != tt.want {
 				t.Errorf("classify = %#v, want %#v", got, tt.want)
 			}
 		})
@@ -169,7 +169,7 @@ func TestClassify(t *testing.T) {
 }
 
 func TestClassify_json(t *testing.T) {
-	got := string(rule.ClassifyFunc(classify).ServeJSON(nil,
+	got := string(rule.ClassifyFunc(judge).ServeJSON(nil,
 		[]byte(`{"abi":1,"channel":"http","statusCode":200,"headers":{},"body":"{\"code\":\"000\",\"msg\":\"成功\"}"}`)))
 	if want := `{"verdict":"success","reason":""}`; got != want {
 		t.Errorf("ServeJSON = %s, want %s", got, want)

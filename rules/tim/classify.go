@@ -6,10 +6,10 @@ import (
 	"github.com/callgate/callgate/sdk/rule"
 )
 
-// classify follows the Tencent IM callback contract: the answer is a
+// judge follows the Tencent IM callback contract: the answer is a
 // success only when its JSON body has ActionStatus "OK" and ErrorCode 0.
 // Everything else, a body that is not JSON included, is retried.
-func classify(a *rule.Answer) rule.Verdict {
+func judge(a *rule.Answer) rule.Verdict {
 	body, err := rule.Parse(a.Body)
 	if err != nil || body.Kind() != rule.KindObject {
 		return rule.Verdict{Verdict: rule.Retry, Reason: "the answer is not a JSON object (status " + strconv.Itoa(a.StatusCode) + ")"}

@@ -7,11 +7,14 @@
 // Build it, with the other built-in rules, by go generate ./rules.
 package main
 
-import "github.com/callgate/callgate/sdk/rule"
+import (
+	"github.com/callgate/callgate/sdk/rule"
+	"github.com/callgate/callgate/sdk/rule/classify"
+)
 
 func init() {
 	rule.Handle(route)
-	rule.HandleClassify(classify)
+	classify.Handle(judge)
 }
 
 // main is never called: the module is a WASI reactor, which runs only init

@@ -138,7 +138,7 @@ func TestClassify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := rule.ClassifyFunc(classify).Judge(&tt.answer); got != tt.want {
+			if got := rule.ClassifyFunc(judge).Judge(&tt.answer); got != tt.want {
 				t.Errorf("classify = %#v, want %#v", got, tt.want)
 			}
 		})

@@ -7,21 +7,64 @@ import "strconv"
 // Malformed JSON and values of the wrong kind are a [*DecodeError]. The
 // input's strings share one copy of data, made once.
 func DecodeInput(data []byte) (*Input, error) {
-	// One copy of the input, which the decoded strings share.
-	s := newScanner(string(data))
-	in := new(Input)
-	if err := s.input(in); err != nil {
+	b, err := decodeInput(ownText(data))
+	if err != nil {
 		return nil, err
 	}
-	if err := s.end(); err != nil {
-		return nil, err
+	return &b.in, nil
+}
+
+// decodeInput decodes a route input from text, which it keeps: the
+// strings that need no unescaping are substrings of it, the others are
+// unescaped into arena. When AppendQuote writes the content as text has
+// it, the block's encoder has the content's JSON, for a decision that
+// sends the content as its body.
+func decodeInput(text string, arena []byte) (*inputBlock, error) {
+	b := new(inputBlock)
+	s := newScanner(text)
+	s.arena = arena
+	contentJSON, ok := s.canonicalInput(&b.in, b.configs[:0])
+	if !ok {
+		// Laid out otherwise: the general decoder, from the start. The
+		// arena goes on from where the fast path left it.
+		b.in, b.configs = Input{}, [len(b.configs)]Config{}
+		s.pos, s.depth = 0, 0
+		var err error
+		if contentJSON, err = s.input(&b.in, b.configs[:0]); err != nil {
+			return nil, err
+		}
+		if err := s.end(); err != nil {
+			return nil, err
+		}
 	}
-	return in, nil
+	if contentJSON != "" {
+		// A rule commonly sends the content as the body: its JSON is
+		// then copied from the input instead of encoded again.
+		b.enc.body, b.enc.bodyJSON = b.in.Content, viewBytes(contentJSON)
+	}
+	return b, nil
+}
+
+// inputBlock is what decoding an input and encoding the decision take, in
+// one allocation: the Input, room for its first configs and the encoder.
+// (WebAssembly built by Go clears a variable of more than 32 bytes with a
+// slow loop of copies: the encoder is better cleared with the rest by the
+// allocation. The block stays under 512 bytes, past which an allocation
+// takes a slower path.)
+type inputBlock struct {
+	in      Input
+	configs [4]Config
+	enc     encoder
 }
 
 // DecodeAnswer decodes a classify input, the way [DecodeInput] does.
 func DecodeAnswer(data []byte) (*Answer, error) {
-	s := newScanner(string(data))
+	return decodeAnswer(ownText(data))
+}
+
+func decodeAnswer(text string, arena []byte) (*Answer, error) {
+	s := newScanner(text)
+	s.arena = arena
 	a := new(Answer)
 	if err := s.answer(a); err != nil {
 		return nil, err
@@ -32,138 +75,163 @@ func DecodeAnswer(data []byte) (*Answer, error) {
 	return a, nil
 }
 
-// object reads a JSON object, or null, member by member: member reads the
-// value of the member it is given and names the field it filled ("" for
-// one it skipped), so that an error says where it is.
-func (s *scanner) object(member func(name []byte) (field string, err error)) error {
+// object enters an object, or reads null; isNull is true for null.
+func (s *scanner) object() (isNull bool, err error) {
 	if isNull, err := s.null(); isNull || err != nil {
-		return err
+		return isNull, err
 	}
-	if err := s.enter('{', "an object"); err != nil {
-		return err
+	return false, s.enter('{', "an object")
+}
+
+// input decodes a route input into in. configs is where the configs go,
+// empty, with room for the common few.
+func (s *scanner) input(in *Input, configs []Config) (contentJSON string, err error) {
+	if isNull, err := s.object(); isNull || err != nil {
+		return "", err
 	}
 	for n := 0; ; n++ {
-		name, ok, err := s.nextMember(n)
+		name, ok, err := s.nextMember(n, true)
 		if err != nil || !ok {
-			return err
+			return contentJSON, err
 		}
-		if field, err := member(name); err != nil {
-			return inField(err, field)
+		switch name {
+		case "abi":
+			in.ABI, err = s.integerInt()
+		case "tenantId":
+			in.TenantID, err = s.str()
+		case "messageId":
+			in.MessageID, err = s.str()
+		case "rule":
+			in.Rule, err = s.str()
+		case "content":
+			c := s.peek()
+			at := s.pos
+			in.Content, err = s.str()
+			contentJSON = ""
+			if err == nil && c == '"' && s.canonical {
+				contentJSON = s.src[at:s.pos]
+			}
+		case "properties":
+			in.Properties = Properties{}
+			err = s.properties(&in.Properties)
+		case "configs":
+			in.Configs, err = s.configs(configs)
+		default:
+			name = ""
+			err = s.skip()
+		}
+		if err != nil {
+			return "", inField(err, name)
 		}
 	}
 }
 
-// integerInto reads an integer into *dst.
-func (s *scanner) integerInto(dst *int) error {
+// integerInt reads an integer as an int.
+func (s *scanner) integerInt() (int, error) {
 	v, err := s.integer()
-	*dst = int(v)
-	return err
-}
-
-func (s *scanner) input(in *Input) error {
-	return s.object(func(name []byte) (string, error) {
-		switch string(name) {
-		case "abi":
-			return "abi", s.integerInto(&in.ABI)
-		case "tenantId":
-			return s.strInto("tenantId", &in.TenantID)
-		case "messageId":
-			return s.strInto("messageId", &in.MessageID)
-		case "rule":
-			return s.strInto("rule", &in.Rule)
-		case "content":
-			return s.strInto("content", &in.Content)
-		case "properties":
-			in.Properties = Properties{}
-			return "properties", s.properties(&in.Properties)
-		case "configs":
-			var err error
-			in.Configs, err = s.configs()
-			return "configs", err
-		}
-		return "", s.skip()
-	})
-}
-
-// strInto reads a string into *dst and names the field.
-func (s *scanner) strInto(field string, dst *string) (string, error) {
-	var err error
-	*dst, err = s.str()
-	return field, err
+	return int(v), err
 }
 
 func (s *scanner) properties(p *Properties) error {
-	return s.object(func(name []byte) (string, error) {
-		switch string(name) {
-		case "appKey":
-			return s.strInto("appKey", &p.AppKey)
-		case "rule":
-			return s.strInto("rule", &p.Rule)
-		case "ext":
-			var err error
-			p.Ext, err = s.stringMap()
-			return "ext", err
+	if isNull, err := s.object(); isNull || err != nil {
+		return err
+	}
+	for n := 0; ; n++ {
+		name, ok, err := s.nextMember(n, true)
+		if err != nil || !ok {
+			return err
 		}
-		return "", s.skip()
-	})
+		switch name {
+		case "appKey":
+			p.AppKey, err = s.str()
+		case "rule":
+			p.Rule, err = s.str()
+		case "ext":
+			p.Ext, err = s.stringMap()
+		default:
+			name = ""
+			err = s.skip()
+		}
+		if err != nil {
+			return inField(err, name)
+		}
+	}
 }
 
-func (s *scanner) configs() ([]Config, error) {
+// configs reads the configs into cs, which is empty.
+func (s *scanner) configs(cs []Config) ([]Config, error) {
 	if isNull, err := s.null(); isNull || err != nil {
 		return nil, err
 	}
 	if err := s.enter('[', "an array"); err != nil {
 		return nil, err
 	}
-	cs := []Config{}
 	for n := 0; ; n++ {
 		ok, err := s.nextElement(n)
 		if err != nil || !ok {
 			return cs, err
 		}
-		var c Config
-		if err := s.config(&c); err != nil {
+		cs = append(cs, Config{})
+		if err := s.config(&cs[n]); err != nil {
 			return nil, inField(err, "["+strconv.Itoa(n)+"]")
 		}
-		cs = append(cs, c)
 	}
 }
 
 func (s *scanner) config(c *Config) error {
-	return s.object(func(name []byte) (string, error) {
-		var err error
-		switch string(name) {
+	if isNull, err := s.object(); isNull || err != nil {
+		return err
+	}
+	for n := 0; ; n++ {
+		name, ok, err := s.nextMember(n, true)
+		if err != nil || !ok {
+			return err
+		}
+		switch name {
 		case "id":
-			return s.strInto("id", &c.ID)
+			c.ID, err = s.str()
 		case "url":
-			return s.strInto("url", &c.URL)
+			c.URL, err = s.str()
 		case "hasKey":
 			c.HasKey, err = s.boolean()
-			return "hasKey", err
 		case "hasToken":
 			c.HasToken, err = s.boolean()
-			return "hasToken", err
+		default:
+			name = ""
+			err = s.skip()
 		}
-		return "", s.skip()
-	})
+		if err != nil {
+			return inField(err, name)
+		}
+	}
 }
 
 func (s *scanner) answer(a *Answer) error {
-	return s.object(func(name []byte) (string, error) {
-		switch string(name) {
-		case "abi":
-			return "abi", s.integerInto(&a.ABI)
-		case "channel":
-			return s.strInto("channel", &a.Channel)
-		case "statusCode":
-			return "statusCode", s.integerInto(&a.StatusCode)
-		case "headers":
-			var err error
-			a.Headers, err = s.stringMap()
-			return "headers", err
-		case "body":
-			return s.strInto("body", &a.Body)
+	if isNull, err := s.object(); isNull || err != nil {
+		return err
+	}
+	for n := 0; ; n++ {
+		name, ok, err := s.nextMember(n, true)
+		if err != nil || !ok {
+			return err
 		}
-		return "", s.skip()
-	})
+		switch name {
+		case "abi":
+			a.ABI, err = s.integerInt()
+		case "channel":
+			a.Channel, err = s.str()
+		case "statusCode":
+			a.StatusCode, err = s.integerInt()
+		case "headers":
+			a.Headers, err = s.stringMap()
+		case "body":
+			a.Body, err = s.str()
+		default:
+			name = ""
+			err = s.skip()
+		}
+		if err != nil {
+			return inField(err, name)
+		}
+	}
 }

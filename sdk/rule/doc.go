@@ -3,10 +3,14 @@
 // judged. It implements the rule ABI v1, documented in ABI.md beside this
 // file, with the standard Go toolchain (no TinyGo).
 //
-// A rule is a main package that registers a route function, and optionally
-// a classify function, from its init function. Importing this package gives
-// the module the ABI's exports (callgate_v1_alloc, callgate_v1_route and
-// callgate_v1_classify); the rule writes no WebAssembly glue of its own.
+// A rule is a main package that registers a route function from its init
+// function. Importing this package gives the module the ABI's exports
+// (callgate_v1_alloc and callgate_v1_route); the rule writes no WebAssembly
+// glue of its own. A rule that judges receivers' answers also registers a
+// classify function with the package
+// [github.com/callgate/callgate/sdk/rule/classify], whose import adds the
+// callgate_v1_classify export; without it the gateway judges by the status
+// and makes no second call into the module.
 //
 //	// Command shout sends each callback, upper-cased, to every callback
 //	// config of the tenant, and rejects empty ones.
@@ -16,11 +20,12 @@
 //		"strings"
 //
 //		"github.com/callgate/callgate/sdk/rule"
+//		"github.com/callgate/callgate/sdk/rule/classify"
 //	)
 //
 //	func init() {
 //		rule.Handle(route)
-//		rule.HandleClassify(classify)
+//		classify.Handle(judge)
 //	}
 //
 //	// main is never called: a WebAssembly reactor only runs init functions.
@@ -47,8 +52,8 @@
 //		return d, nil
 //	}
 //
-//	// classify takes a 2xx answer whose body says "ok" as a success.
-//	func classify(a *rule.Answer) rule.Verdict {
+//	// judge takes a 2xx answer whose body says "ok" as a success.
+//	func judge(a *rule.Answer) rule.Verdict {
 //		if a.StatusCode/100 == 2 && strings.TrimSpace(a.Body) == "ok" {
 //			return rule.Verdict{Verdict: rule.Success}
 //		}
@@ -69,13 +74,15 @@
 // rule's logic is unit-tested natively with go test. [RouteFunc.Decide] and
 // [ClassifyFunc.Judge] return exactly what the gateway would get, including
 // rejections made from errors and panics; [RouteFunc.ServeJSON] goes
-// through the JSON the gateway sends and reads.
+// through the JSON the gateway sends and reads: [AppendInput] writes an
+// input as the gateway does, and [DecodeDecision] reads the answer as the
+// gateway will.
 //
 // # JSON
 //
 // encoding/json works in a rule, but in WebAssembly it makes a route call
-// several times slower (about 4x for the http rule on a small callback,
-// 2x on a 1.5 KB one) and the module about a megabyte larger. The SDK
+// several times slower (about 9x for the http rule on a small callback,
+// 6x on a 1.5 KB one) and the module about a megabyte larger. The SDK
 // decodes the ABI's inputs and encodes its outputs with a small scanner
 // instead, which accepts exactly what encoding/json accepts, and offers it
 // for a rule's own JSON: [Parse] reads any value (a callback's content, a
@@ -86,7 +93,7 @@
 //
 // The gateway calls one instance once at a time and pools instances, so a
 // rule needs no locks; globals may be reused between calls but must not
-// carry meaning from one call to the next. [Handle] and [HandleClassify]
-// are meant for init functions and are not safe to call concurrently with
-// a call.
+// carry meaning from one call to the next. [Handle] and the classify
+// package's Handle are meant for init functions and are not safe to call
+// concurrently with a call.
 package rule

@@ -1,10 +1,13 @@
 package rule
 
 import (
+	"encoding/binary"
 	"errors"
+	"math/bits"
 	"slices"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 const hexDigits = "0123456789abcdef"
@@ -14,57 +17,116 @@ const hexDigits = "0123456789abcdef"
 // '"', '\\' and control characters, U+2028 and U+2029; each byte of invalid
 // UTF-8 becomes U+FFFD.
 func AppendQuote(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		for i < len(s) && plain[s[i]] {
-			i++
+	// Room for s, its quotes and a word, which copyPlainString may store
+	// past what is plain; an escape makes room again for what is left.
+	b := slices.Grow(dst, len(s)+2+arenaRoom)
+	n := len(b)
+	b = b[:cap(b)]
+	b[n] = '"'
+	n++
+	// The common case first, inline: plain ASCII, a word at a time.
+	i := 0
+	for ; i+8 <= len(s); i, n = i+8, n+8 {
+		x := load64(s, i)
+		store(b, n, x)
+		if m := plainMask(x); m != 0 {
+			k := bits.TrailingZeros64(m) >> 3
+			i, n = i+k, n+k
+			break
 		}
+	}
+	for {
+		i, n = copyPlainString(b, n, s, i)
 		if i >= len(s) {
 			break
 		}
+		if need := len(s) - i + 6 + 1 + arenaRoom; cap(b)-n < need {
+			b = slices.Grow(b[:n], need)
+			b = b[:cap(b)]
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			dst = append(dst, s[start:i]...)
+			b[n] = '\\'
 			switch c {
 			case '"', '\\':
-				dst = append(dst, '\\', c)
+				b[n+1] = c
 			case '\b':
-				dst = append(dst, '\\', 'b')
+				b[n+1] = 'b'
 			case '\f':
-				dst = append(dst, '\\', 'f')
+				b[n+1] = 'f'
 			case '\n':
-				dst = append(dst, '\\', 'n')
+				b[n+1] = 'n'
 			case '\r':
-				dst = append(dst, '\\', 'r')
+				b[n+1] = 'r'
 			case '\t':
-				dst = append(dst, '\\', 't')
+				b[n+1] = 't'
 			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+				n += copy(b[n:], `\u00`)
+				b[n], b[n+1] = hexDigits[c>>4], hexDigits[c&0xf]
 			}
+			n += 2
 			i++
-			start = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
+			n += copy(b[n:], `\ufffd`)
 		case r == '\u2028' || r == '\u2029':
 			// Valid JSON, but not valid JavaScript; escaped for any
 			// receiver that evaluates what it gets.
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			n += copy(b[n:], `\u202`)
+			b[n] = hexDigits[r&0xf]
+			n++
 		default:
-			i += size
-			continue
+			n += copy(b[n:], s[i:i+size])
 		}
 		i += size
-		start = i
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	b[n] = '"'
+	return b[:n+1]
+}
+
+// copyPlainString copies the plain bytes of s from i on into b from n on,
+// eight at a time, and returns the offsets after them in s and b. b must
+// have room for them and eight bytes more.
+func copyPlainString(b []byte, n int, s string, i int) (int, int) {
+	for ; i+8 <= len(s); i, n = i+8, n+8 {
+		x := load64(s, i)
+		store(b, n, x)
+		if m := plainMask(x); m != 0 {
+			k := bits.TrailingZeros64(m) >> 3
+			return i + k, n + k
+		}
+	}
+	k := len(s) - i
+	if k == 0 {
+		return i, n
+	}
+	// The last one to seven bytes, as one word padded with spaces: the
+	// last eight bytes of s shifted down, or a copy when s is shorter.
+	var x uint64
+	if len(s) >= 8 {
+		x = load64(s, len(s)-8) >> (64 - 8*k)
+	} else {
+		var w [8]byte
+		copy(w[:], s[i:])
+		x = binary.LittleEndian.Uint64(w[:])
+	}
+	x |= lsb * ' ' << (8 * k)
+	store(b, n, x)
+	if m := plainMask(x); m != 0 {
+		k = bits.TrailingZeros64(m) >> 3
+	}
+	return i + k, n + k
+}
+
+// load64 returns the eight bytes of s from i on as a little-endian word,
+// with one load where the compiler can (WebAssembly, amd64, arm64).
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // AppendDecision appends the decision's JSON, as the ABI gives it, to dst
@@ -72,6 +134,27 @@ func AppendQuote(dst []byte, s string) []byte {
 // rejection; a nil decision has no deliveries. Empty optional fields are
 // left out and map keys are sorted, so equal decisions encode equally.
 func AppendDecision(dst []byte, d *Decision) []byte {
+	var e encoder
+	return e.appendDecision(dst, d)
+}
+
+// encoder remembers what it wrote last of what a decision commonly
+// repeats, so that the repeat is copied instead of encoded again: a rule
+// sends one body, with one set of headers, to many configs.
+type encoder struct {
+	body     string // the last body written, or the input's content
+	bodyJSON []byte // its JSON
+	headers  mapJSON
+	query    mapJSON
+}
+
+// mapJSON is a map written last, by identity, and its JSON.
+type mapJSON struct {
+	m    unsafe.Pointer
+	json []byte
+}
+
+func (e *encoder) appendDecision(dst []byte, d *Decision) []byte {
 	if d != nil && d.Reject != nil {
 		dst = append(dst, `{"reject":{"code":`...)
 		dst = AppendQuote(dst, d.Reject.Code)
@@ -83,35 +166,45 @@ func AppendDecision(dst []byte, d *Decision) []byte {
 	if d == nil {
 		dst = append(dst, "[]"...)
 	} else {
-		var e bodyCache
 		dst = e.appendDeliveries(dst, d.Deliveries)
 	}
 	return append(dst, '}')
 }
 
-// bodyCache remembers where the last body was written, because a rule
-// commonly sends one body to many configs: the same string is then copied
-// instead of escaped again.
-type bodyCache struct {
-	body       string
-	start, end int // the quoted body in dst
-}
-
-func (e *bodyCache) appendBody(dst []byte, body string) []byte {
+func (e *encoder) appendBody(dst []byte, body string) []byte {
 	if body == "" {
 		return dst
 	}
 	dst = append(dst, `,"body":`...)
-	if e.end > 0 && body == e.body {
-		return append(dst, dst[e.start:e.end]...)
+	if len(body) == len(e.body) && (unsafe.StringData(body) == unsafe.StringData(e.body) || body == e.body) {
+		return append(dst, e.bodyJSON...)
 	}
 	start := len(dst)
 	dst = AppendQuote(dst, body)
-	*e = bodyCache{body: body, start: start, end: len(dst)}
+	e.body, e.bodyJSON = body, dst[start:len(dst):len(dst)]
 	return dst
 }
 
-func (e *bodyCache) appendDeliveries(dst []byte, ds []Delivery) []byte {
+// appendMap appends name and the map's JSON, unless the map is empty; the
+// JSON of the map c last saw is copied.
+func (c *mapJSON) appendMap(dst []byte, name string, m map[string]string) []byte {
+	if len(m) == 0 {
+		return dst
+	}
+	dst = append(dst, name...)
+	// A map value is a pointer: the same pointer is the same map, which
+	// nothing changes while a decision is written.
+	id := *(*unsafe.Pointer)(unsafe.Pointer(&m))
+	if id == c.m {
+		return append(dst, c.json...)
+	}
+	start := len(dst)
+	dst = appendStringMap(dst, m)
+	c.m, c.json = id, dst[start:len(dst):len(dst)]
+	return dst
+}
+
+func (e *encoder) appendDeliveries(dst []byte, ds []Delivery) []byte {
 	dst = append(dst, '[')
 	for i := range ds {
 		if i > 0 {
@@ -122,18 +215,14 @@ func (e *bodyCache) appendDeliveries(dst []byte, ds []Delivery) []byte {
 	return append(dst, ']')
 }
 
-func (e *bodyCache) appendDelivery(dst []byte, d *Delivery) []byte {
+func (e *encoder) appendDelivery(dst []byte, d *Delivery) []byte {
 	dst = append(dst, `{"channel":`...)
 	dst = AppendQuote(dst, d.Channel)
 	dst = appendField(dst, `,"configId":`, d.ConfigID)
 	dst = appendField(dst, `,"destination":`, d.Destination)
 	dst = appendField(dst, `,"method":`, d.Method)
-	if len(d.Headers) > 0 {
-		dst = appendStringMap(append(dst, `,"headers":`...), d.Headers)
-	}
-	if len(d.Query) > 0 {
-		dst = appendStringMap(append(dst, `,"query":`...), d.Query)
-	}
+	dst = e.headers.appendMap(dst, `,"headers":`, d.Headers)
+	dst = e.query.appendMap(dst, `,"query":`, d.Query)
 	dst = e.appendBody(dst, d.Body)
 	dst = appendField(dst, `,"bodyBase64":`, d.BodyBase64)
 	dst = appendField(dst, `,"subject":`, d.Subject)
@@ -179,7 +268,22 @@ func appendField(dst []byte, name, value string) []byte {
 }
 
 func appendStringMap(dst []byte, m map[string]string) []byte {
-	keys := make([]string, 0, len(m))
+	if len(m) == 1 {
+		for k, v := range m {
+			dst = append(dst, '{')
+			dst = AppendQuote(dst, k)
+			dst = append(dst, ':')
+			dst = AppendQuote(dst, v)
+		}
+		return append(dst, '}')
+	}
+	return appendSortedMap(dst, m)
+}
+
+// appendSortedMap writes a map's members sorted by key.
+func appendSortedMap(dst []byte, m map[string]string) []byte {
+	var room [8]string
+	keys := room[:0]
 	for k := range m {
 		keys = append(keys, k)
 	}

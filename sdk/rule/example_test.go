@@ -57,3 +57,23 @@ func ExampleAppendQuote() {
 	// Output:
 	// {"event_key":"a.gs.cert.1","changes":["id1","id2"]}
 }
+
+// AppendInput writes an input as the gateway sends it, and DecodeDecision
+// reads the answer as the gateway will: a rule's test through the JSON.
+func ExampleDecodeDecision() {
+	route := rule.RouteFunc(func(in *rule.Input) (*rule.Decision, error) {
+		return &rule.Decision{Deliveries: []rule.Delivery{{Channel: "http", ConfigID: in.Configs[0].ID, Body: in.Content}}}, nil
+	})
+	input := rule.AppendInput(nil, &rule.Input{TenantID: "demo", Content: `{"order":42}`,
+		Configs: []rule.Config{{ID: "cfg_1", URL: "https://example.com/cb"}}})
+	fmt.Printf("%s\n", input)
+	d, err := rule.DecodeDecision(route.ServeJSON(nil, input))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(d.Deliveries[0].ConfigID, d.Deliveries[0].Body)
+	// Output:
+	// {"abi":1,"tenantId":"demo","messageId":"","rule":"","content":"{\"order\":42}","properties":{"appKey":"","rule":"","ext":{}},"configs":[{"id":"cfg_1","url":"https://example.com/cb","hasKey":false,"hasToken":false}]}
+	// cfg_1 {"order":42}
+}

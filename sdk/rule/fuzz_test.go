@@ -34,9 +34,27 @@ var jsonSeeds = []string{
 	`01`, `1.`, `-`, `1e`, `tru`, `nul`, `{"a":[[[[]]]]}`, "\ufeff{}", `{"TENANTID":"x"}`,
 }
 
+// canonicalSeeds are inputs as the gateway writes them (AppendInput), which
+// the decoder reads on a fast path: mutated, they probe where it gives up.
+func canonicalSeeds() [][]byte {
+	return [][]byte{
+		rule.AppendInput(nil, &rule.Input{TenantID: "demo", MessageID: "msg_01J9ZB6Q6F3W4K8Y2N5R7T1V0X", Rule: "http",
+			Content:    `{"event_type":"order.paid","order":{"id":42,"name":"张三 \"q\""}}`,
+			Properties: rule.Properties{AppKey: "demo", Rule: "http"},
+			Configs: []rule.Config{{ID: "cfg_a", URL: "https://a.example/hook", HasKey: true, HasToken: true},
+				{ID: "cfg_b", URL: "https://b.example/hook?x=1"}}}),
+		rule.AppendInput(nil, &rule.Input{Content: "a\x00\u2028\xff", Properties: rule.Properties{
+			Ext: map[string]string{"destination": "a@b.c", "subject": "hi \"there\""}}}),
+		rule.AppendInput(nil, &rule.Input{Configs: make([]rule.Config, 6)}),
+	}
+}
+
 func FuzzDecodeInput(f *testing.F) {
 	for _, s := range jsonSeeds {
 		f.Add([]byte(s))
+	}
+	for _, s := range canonicalSeeds() {
+		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := rule.DecodeInput(data)
@@ -53,6 +71,46 @@ func FuzzDecodeInput(f *testing.F) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("DecodeInput(%q)\n got %#v\nwant %#v", data, got, want)
+		}
+	})
+}
+
+// FuzzAppendInput: what AppendInput writes is valid JSON that encoding/json
+// and DecodeInput both read back as the input (with ABI 1, an empty Ext and
+// Configs for nil ones, and each byte of invalid UTF-8 as U+FFFD).
+func FuzzAppendInput(f *testing.F) {
+	f.Add("demo", "msg_1", "http", `{"a":"<b>"}`, "k", "destination", "a@b.c", "cfg_1", "https://x/?a=1&b=2", true, 2)
+	f.Add("", "", "", "", "", "", "", "", "", false, 0)
+	f.Add("t\xff", "m\u2028", "r\"", "a\x00b\tc\\", "é😀", "k\x01", "\xed\xa0\x80", "c", "u", true, 5)
+	f.Fuzz(func(t *testing.T, tenant, msg, code, content, appKey, k, v, id, url string, hasKey bool, n int) {
+		in := &rule.Input{ABI: 7, TenantID: tenant, MessageID: msg, Rule: code, Content: content,
+			Properties: rule.Properties{AppKey: appKey, Rule: code, Ext: map[string]string{k: v, "x" + k: content}}}
+		for i := range n % 8 {
+			in.Configs = append(in.Configs, rule.Config{ID: id + strconv.Itoa(i), URL: url, HasKey: hasKey, HasToken: i%2 == 0})
+		}
+		if n%3 == 0 {
+			in.Properties.Ext = nil
+		}
+		data := rule.AppendInput(nil, in)
+		want := &rule.Input{ABI: rule.ABIVersion, TenantID: validUTF8(tenant), MessageID: validUTF8(msg), Rule: validUTF8(code),
+			Content: validUTF8(content), Properties: rule.Properties{AppKey: validUTF8(appKey), Rule: validUTF8(code),
+				Ext: map[string]string{}}, Configs: []rule.Config{}}
+		for k, v := range in.Properties.Ext {
+			want.Properties.Ext[validUTF8(k)] = validUTF8(v)
+		}
+		for _, c := range in.Configs {
+			want.Configs = append(want.Configs, rule.Config{ID: validUTF8(c.ID), URL: validUTF8(c.URL), HasKey: c.HasKey, HasToken: c.HasToken})
+		}
+		ref, err := refInput(data)
+		if err != nil {
+			t.Fatalf("AppendInput wrote %q, which encoding/json refuses: %v", data, err)
+		}
+		if !reflect.DeepEqual(ref, want) {
+			t.Fatalf("encoding/json reads AppendInput's %q as\n%#v\nwant %#v", data, ref, want)
+		}
+		got, err := rule.DecodeInput(data)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("DecodeInput(%q) = %#v, %v\nwant %#v", data, got, err, want)
 		}
 	})
 }
@@ -159,6 +217,100 @@ func FuzzAppendDecision(f *testing.F) {
 			t.Fatalf("AppendVerdict\n got %s\nwant %s", got, want)
 		}
 	})
+}
+
+// decisionSeeds are decisions as rules write them, and as they may: names
+// repeated or in other cases, nulls, values of the wrong kind.
+var decisionSeeds = []string{
+	`{"deliveries":[{"channel":"http","configId":"cfg_a","destination":"https://x/","method":"post",` +
+		`"headers":{"Content-Type":"application/json"},"query":{"a":"1"},"body":"{\"a\":1}","bodyBase64":"AAE=",` +
+		`"subject":"s","attachments":[{"fileName":"f.pdf","url":"https://x/f.pdf"}],"retrySchedule":[1000,3000],` +
+		`"sign":"tim","fallbacks":[{"channel":"sms","destination":"+1","body":"b"}]}]}`,
+	`{"reject":{"code":"InvalidParameter.ParamError","message":"m"}}`,
+	`{"reject":{"code":"x"},"reject":{"message":"m"},"reject":null,"reject":{}}`,
+	`{"deliveries":[{"channel":"a","destination":"x"},{"channel":"z"}],"deliveries":[{"channel":"b"}],"deliveries":[null,null]}`,
+	`{"deliveries":[{"headers":{"a":"1"},"headers":{"b":"2","c":null}},{"headers":{"a":1}}]}`,
+	`{"deliveries":[{"retrySchedule":[1,2,3],"retrySchedule":[null,5]},{"retrySchedule":[]},{"retrySchedule":null}]}`,
+	`{"Deliveries":[{"CHANNEL":"a","channel":"b","ChAnNeL":"c","CONFIGID":"k"}],"deliverieſ":[]}`,
+	`{"deliveries":[{"channel":"a","channel":null,"body":null}]}`, `{"deliveries":[{"channel":1}]}`,
+	`{"deliveries":{"channel":"sms"}}`, `{"deliveries":[{"retrySchedule":[1.0]}]}`, `{"deliveries":[{"retrySchedule":[1e3]}]}`,
+	`{"deliveries":[{"retrySchedule":[-0,9223372036854775807]}]}`, `{"deliveries":[{"retrySchedule":[9223372036854775808]}]}`,
+	`{"deliveries":[{"attachments":[{"url":"u"}],"attachments":[{"fileName":"f"},{"url":"v"}]}]}`,
+	`null`, `{}`, `[]`, `"x"`, ``, `{"deliveries":`, ` { "deliveries" : [ ] } `, `{"reject":[]}`, `{"reject":{"code":1}}`,
+	`{"deliveries":[{"fallbacks":[{"fallbacks":[{"channel":"x"}]}]}],"unknown":[1,{"a":null}]}`,
+	"{\"deliveries\":[{\"body\":\"a\xffb \\ud800\"}]}",
+}
+
+// FuzzDecodeDecision holds DecodeDecision to what encoding/json reads
+// into the same fields: the gateway read decisions so before.
+func FuzzDecodeDecision(f *testing.F) {
+	for _, s := range decisionSeeds {
+		f.Add([]byte(s))
+	}
+	f.Add(rule.AppendDecision(nil, &rule.Decision{Deliveries: []rule.Delivery{{Channel: "http", ConfigID: "c",
+		Headers: map[string]string{"a": "b"}, Body: "x", RetrySchedule: []int64{1}}}}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := rule.DecodeDecision(data)
+		var want refDecision
+		wantErr := json.Unmarshal(data, &want)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("DecodeDecision(%q): error %v, encoding/json error %v", data, err, wantErr)
+		}
+		if err != nil {
+			var de *rule.DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("DecodeDecision(%q): error %#v is not a *DecodeError", data, err)
+			}
+			return
+		}
+		if g, w := mustMarshal(t, refOf(got)), mustMarshal(t, want); g != w {
+			t.Fatalf("DecodeDecision(%q)\n got %s\nwant %s", data, g, w)
+		}
+	})
+}
+
+// refDecision and refDelivery are the decision as the gateway read it with
+// encoding/json: every field written back, nil and empty apart.
+type refDecision struct {
+	Deliveries []refDelivery `json:"deliveries"`
+	Reject     *jRejection   `json:"reject"`
+}
+
+type refDelivery struct {
+	Channel       string            `json:"channel"`
+	ConfigID      string            `json:"configId"`
+	Destination   string            `json:"destination"`
+	Method        string            `json:"method"`
+	Headers       map[string]string `json:"headers"`
+	Query         map[string]string `json:"query"`
+	Body          string            `json:"body"`
+	BodyBase64    string            `json:"bodyBase64"`
+	Subject       string            `json:"subject"`
+	Attachments   []rule.Attachment `json:"attachments"`
+	RetrySchedule []int64           `json:"retrySchedule"`
+	Sign          string            `json:"sign"`
+	Fallbacks     []refDelivery     `json:"fallbacks"`
+}
+
+func refOf(d *rule.Decision) refDecision {
+	r := refDecision{Deliveries: refDeliveries(d.Deliveries)}
+	if d.Reject != nil {
+		r.Reject = &jRejection{Code: d.Reject.Code, Message: d.Reject.Message}
+	}
+	return r
+}
+
+func refDeliveries(ds []rule.Delivery) []refDelivery {
+	if ds == nil {
+		return nil
+	}
+	out := make([]refDelivery, len(ds))
+	for i, d := range ds {
+		out[i] = refDelivery{Channel: d.Channel, ConfigID: d.ConfigID, Destination: d.Destination, Method: d.Method,
+			Headers: d.Headers, Query: d.Query, Body: d.Body, BodyBase64: d.BodyBase64, Subject: d.Subject,
+			Attachments: d.Attachments, RetrySchedule: d.RetrySchedule, Sign: d.Sign, Fallbacks: refDeliveries(d.Fallbacks)}
+	}
+	return out
 }
 
 // --- the reference: encoding/json's tokens applied with the SDK's rules

@@ -11,27 +11,19 @@ import (
 // error's text.
 type RouteFunc func(*Input) (*Decision, error)
 
-// ClassifyFunc judges a receiver's answer to a delivery.
+// ClassifyFunc judges a receiver's answer to a delivery. A rule registers
+// one with the package [github.com/callgate/callgate/sdk/rule/classify].
 type ClassifyFunc func(*Answer) Verdict
 
-// The functions the exports call. They are set by Handle and
-// HandleClassify from a rule's init, before the gateway's first call, and
-// only read afterwards.
-var (
-	routeFunc    RouteFunc
-	classifyFunc ClassifyFunc = DefaultClassify
-)
+// routeFunc is the function the route export calls. It is set by Handle
+// from a rule's init, before the gateway's first call, and only read
+// afterwards.
+var routeFunc RouteFunc
 
 // Handle registers the rule's route function: the one callgate_v1_route
 // calls. Call it from the rule's init function (a WebAssembly reactor runs
 // init functions, never main).
 func Handle(route RouteFunc) { routeFunc = route }
-
-// HandleClassify registers the rule's classify function: the one
-// callgate_v1_classify calls. Without one, the SDK classifies with
-// [DefaultClassify], which judges as the gateway does for a rule without a
-// classify export. Call it from the rule's init function.
-func HandleClassify(classify ClassifyFunc) { classifyFunc = classify }
 
 // DefaultClassify judges as the gateway does when a rule does not classify:
 // any 2xx status is a success, anything else is retried.
@@ -80,11 +72,18 @@ func (route RouteFunc) Decide(in *Input) (d *Decision) {
 // calls [RouteFunc.Decide] and appends the decision's JSON to dst. An input
 // that does not decode is rejected with [CodeRuleError].
 func (route RouteFunc) ServeJSON(dst, input []byte) []byte {
-	in, err := DecodeInput(input)
+	text, arena := ownText(input)
+	return route.serve(dst, text, arena)
+}
+
+// serve is ServeJSON on an input's text, which the decoded input keeps,
+// with arena for its unescaped strings (see decodeInput).
+func (route RouteFunc) serve(dst []byte, text string, arena []byte) []byte {
+	b, err := decodeInput(text, arena)
 	if err != nil {
 		return AppendDecision(dst, ruleError("decoding the route input: "+err.Error()))
 	}
-	return AppendDecision(dst, route.Decide(in))
+	return b.enc.appendDecision(dst, route.Decide(&b.in))
 }
 
 // Judge calls classify the way the gateway's call does and returns what the
@@ -106,7 +105,8 @@ func (classify ClassifyFunc) Judge(a *Answer) (v Verdict) {
 	return v
 }
 
-// ServeJSON does what callgate_v1_classify does: it decodes an answer,
+// ServeJSON does what callgate_v1_classify does (see the package
+// classify): it decodes an answer,
 // calls [ClassifyFunc.Judge] and appends the verdict's JSON to dst. An
 // answer that does not decode is a Retry that says why.
 func (classify ClassifyFunc) ServeJSON(dst, input []byte) []byte {

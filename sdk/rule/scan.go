@@ -1,6 +1,11 @@
 package rule
 
-import "strconv"
+import (
+	"encoding/binary"
+	"math/bits"
+	"strconv"
+	"unsafe"
+)
 
 // maxDepth is how deeply arrays and objects may nest, the same limit as
 // encoding/json's, so that both accept the same documents.
@@ -41,28 +46,50 @@ func inField(err error, name string) error {
 // scanner reads JSON from data, one token at a time. Every method that
 // reads a value validates it fully, so that a document is accepted exactly
 // when it is valid JSON (RFC 8259), as encoding/json decides.
+//
+// The scanner is written for WebAssembly, where every call and every
+// bounds check costs: the common path of each token is a few comparisons,
+// and whatever is unusual (whitespace, escapes, errors) goes to code of
+// its own.
 type scanner struct {
 	data  []byte
 	pos   int
 	depth int
-	buf   []byte // scratch for unescaped strings
-
-	// src, when set, is data as an immutable string: a string that needs
-	// no unescaping is then a substring of it, without a copy or an
-	// allocation of its own.
+	// src is data as an immutable string: a string that needs no
+	// unescaping is a substring of it, without a copy.
 	src string
-	// escaped tells whether the last string read was unescaped into buf.
-	escaped bool
+	// arena is where strings with escapes are unescaped to. It only grows:
+	// the strings made from it are never written again.
+	arena []byte
+	// canonical tells whether the last string read is written back by
+	// AppendQuote as the very bytes it was read from.
+	canonical bool
 
 	// items and members are stacks where Parse collects an array's or an
-	// object's contents, so that each gets one slice of the right size.
-	items   []Value
-	members []Member
+	// object's contents, which it then moves to the slabs: each array or
+	// object gets a slice of the right size, many to an allocation.
+	items, itemSlab     []Value
+	members, memberSlab []Member
 }
 
 // newScanner returns a scanner over text, whose strings share its memory.
-func newScanner(text string) *scanner {
-	return &scanner{data: viewBytes(text), src: text}
+func newScanner(text string) scanner {
+	return scanner{data: viewBytes(text), src: text}
+}
+
+// ownText returns data as a string, copied once, with room after it for
+// the strings the scanner unescapes: one allocation for a whole document.
+// Unescaping never makes a string longer, except invalid UTF-8.
+func ownText(data []byte) (text string, arena []byte) {
+	b := make([]byte, len(data), 2*len(data)+arenaRoom)
+	copy(b, data)
+	return unsafe.String(unsafe.SliceData(b), len(b)), b[len(b):]
+}
+
+// viewBytes views a string's bytes without copying them. The scanner only
+// reads its input.
+func viewBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 func (s *scanner) errorf(at int, msg string) error {
@@ -92,30 +119,30 @@ func quoteChar(c byte) string {
 	return "byte 0x" + string(hexDigits[c>>4]) + string(hexDigits[c&0xf])
 }
 
-// ws skips whitespace.
-func (s *scanner) ws() {
+// peek skips whitespace and returns the next byte, or 0 at the end.
+// Compact JSON, as the gateway sends, has no whitespace to skip.
+func (s *scanner) peek() byte {
+	if s.pos < len(s.data) && s.data[s.pos] > ' ' {
+		return s.data[s.pos]
+	}
+	return s.peekSpace()
+}
+
+func (s *scanner) peekSpace() byte {
 	for s.pos < len(s.data) {
-		switch s.data[s.pos] {
+		switch c := s.data[s.pos]; c {
 		case ' ', '\t', '\n', '\r':
 			s.pos++
 		default:
-			return
+			return c
 		}
 	}
-}
-
-// peek skips whitespace and returns the next byte, or 0 at the end.
-func (s *scanner) peek() byte {
-	s.ws()
-	if s.pos >= len(s.data) {
-		return 0
-	}
-	return s.data[s.pos]
+	return 0
 }
 
 // end checks that only whitespace is left.
 func (s *scanner) end() error {
-	s.ws()
+	s.peek()
 	if s.pos < len(s.data) {
 		return s.unexpected("after top-level value")
 	}
@@ -127,10 +154,28 @@ func (s *scanner) null() (bool, error) {
 	if s.peek() != 'n' {
 		return false, nil
 	}
-	return true, s.literal("null")
+	return true, s.literal("null", lastNull)
 }
 
-func (s *scanner) literal(word string) error {
+// The literals' last four bytes, read as little-endian words.
+const (
+	lastTrue  = 't' | 'r'<<8 | 'u'<<16 | 'e'<<24
+	lastFalse = 'a' | 'l'<<8 | 's'<<16 | 'e'<<24
+	lastNull  = 'n' | 'u'<<8 | 'l'<<16 | 'l'<<24
+)
+
+// literal consumes word, whose first byte is at s.pos and whose last four
+// bytes read as a little-endian word are last.
+func (s *scanner) literal(word string, last uint32) error {
+	if end := s.pos + len(word); end <= len(s.data) && binary.LittleEndian.Uint32(s.data[end-4:]) == last {
+		s.pos = end
+		return nil
+	}
+	return s.badLiteral(word)
+}
+
+// badLiteral reports where word, which should come at s.pos, goes wrong.
+func (s *scanner) badLiteral(word string) error {
 	for i := 0; i < len(word); i++ {
 		if s.pos >= len(s.data) || s.data[s.pos] != word[i] {
 			if i == 0 {
@@ -145,6 +190,15 @@ func (s *scanner) literal(word string) error {
 
 // enter consumes open, which starts an object or array.
 func (s *scanner) enter(open byte, what string) error {
+	if s.pos < len(s.data) && s.data[s.pos] == open && s.depth < maxDepth {
+		s.depth++
+		s.pos++
+		return nil
+	}
+	return s.enterSlow(open, what)
+}
+
+func (s *scanner) enterSlow(open byte, what string) error {
 	if s.peek() != open {
 		if s.pos < len(s.data) && isValueStart(s.data[s.pos]) {
 			return s.errorf(s.pos, "want "+what+", got "+kindAt(s.data[s.pos]))
@@ -160,31 +214,57 @@ func (s *scanner) enter(open byte, what string) error {
 }
 
 // nextMember moves to the n-th member of an object entered with enter and
-// returns its name, or ok == false after the closing brace. The name
-// aliases the input or the scanner's scratch: use it before reading on.
-func (s *scanner) nextMember(n int) (name []byte, ok bool, err error) {
+// returns its name, or ok == false after the closing brace. Without named,
+// the name is checked but not kept.
+func (s *scanner) nextMember(n int, named bool) (name string, ok bool, err error) {
+	// The common case first: compact JSON, as the gateway writes it, with
+	// a name of plain ASCII up to 15 bytes long, read a word at a time.
+	d, p := s.data, s.pos
+	if n > 0 && p < len(d) && d[p] == ',' {
+		p++
+	}
+	if p+18 <= len(d) && d[p] == '"' && (n == 0 || p > s.pos) {
+		m := plainMask(load(d, p+1))
+		e := p + 1
+		if m == 0 {
+			m = plainMask(load(d, p+9))
+			e += 8
+		}
+		if e += bits.TrailingZeros64(m) >> 3; m != 0 && d[e] == '"' && d[e+1] == ':' {
+			s.pos = e + 2
+			return s.src[p+1 : e], true, nil
+		}
+	}
+	return s.nextMemberSlow(n, named)
+}
+
+func (s *scanner) nextMemberSlow(n int, named bool) (name string, ok bool, err error) {
 	c := s.peek()
 	if c == '}' {
 		s.pos++
 		s.depth--
-		return nil, false, nil
+		return "", false, nil
 	}
 	if n > 0 {
 		if c != ',' {
-			return nil, false, s.unexpected("after object key:value pair")
+			return "", false, s.unexpected("after object key:value pair")
 		}
 		s.pos++
 		c = s.peek()
 	}
 	if c != '"' {
-		return nil, false, s.unexpected("looking for beginning of object key string")
+		return "", false, s.unexpected("looking for beginning of object key string")
 	}
-	name, err = s.stringBytes()
+	if named {
+		name, err = s.quoted()
+	} else {
+		err = s.skipString()
+	}
 	if err != nil {
-		return nil, false, err
+		return "", false, err
 	}
 	if s.peek() != ':' {
-		return nil, false, s.unexpected("after object key")
+		return "", false, s.unexpected("after object key")
 	}
 	s.pos++
 	return name, true, nil
@@ -209,7 +289,7 @@ func (s *scanner) nextElement(n int) (bool, error) {
 }
 
 // number reads a number and returns its literal text.
-func (s *scanner) number() ([]byte, error) {
+func (s *scanner) number() (string, error) {
 	start := s.pos
 	d := s.data
 	i := start
@@ -223,13 +303,13 @@ func (s *scanner) number() ([]byte, error) {
 		i = digits(d, i+1)
 	default:
 		s.pos = i
-		return nil, s.unexpected("in numeric literal")
+		return "", s.unexpected("in numeric literal")
 	}
 	if i < len(d) && d[i] == '.' {
 		i++
 		if i >= len(d) || d[i] < '0' || d[i] > '9' {
 			s.pos = i
-			return nil, s.unexpected("after decimal point in numeric literal")
+			return "", s.unexpected("after decimal point in numeric literal")
 		}
 		i = digits(d, i)
 	}
@@ -240,12 +320,12 @@ func (s *scanner) number() ([]byte, error) {
 		}
 		if i >= len(d) || d[i] < '0' || d[i] > '9' {
 			s.pos = i
-			return nil, s.unexpected("in exponent of numeric literal")
+			return "", s.unexpected("in exponent of numeric literal")
 		}
 		i = digits(d, i)
 	}
 	s.pos = i
-	return d[start:i], nil
+	return s.src[start:i], nil
 }
 
 func digits(d []byte, i int) int {
@@ -263,7 +343,7 @@ func (s *scanner) skip() error {
 			return err
 		}
 		for n := 0; ; n++ {
-			_, ok, err := s.nextMember(n)
+			_, ok, err := s.nextMember(n, false)
 			if err != nil || !ok {
 				return err
 			}
@@ -285,14 +365,24 @@ func (s *scanner) skip() error {
 			}
 		}
 	case '"':
-		_, err := s.stringBytes()
-		return err
+		// The common case first: no escape, read a word at a time.
+		d := s.data
+		for i := s.pos + 1; i+8 <= len(d); i += 8 {
+			if m := stopMask(load(d, i)); m != 0 {
+				if e := i + bits.TrailingZeros64(m)>>3; d[e] == '"' {
+					s.pos = e + 1
+					return nil
+				}
+				break
+			}
+		}
+		return s.skipString()
 	case 't':
-		return s.literal("true")
+		return s.literal("true", lastTrue)
 	case 'f':
-		return s.literal("false")
+		return s.literal("false", lastFalse)
 	case 'n':
-		return s.literal("null")
+		return s.literal("null", lastNull)
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		_, err := s.number()
 		return err
@@ -302,13 +392,14 @@ func (s *scanner) skip() error {
 
 // str reads a string value; null reads as "".
 func (s *scanner) str() (string, error) {
+	if s.pos < len(s.data) && s.data[s.pos] == '"' {
+		return s.quoted()
+	}
 	switch s.peek() {
 	case '"':
-		start := s.pos
-		b, err := s.stringBytes()
-		return s.text(start, b), err
+		return s.quoted()
 	case 'n':
-		return "", s.literal("null")
+		return "", s.literal("null", lastNull)
 	}
 	return "", s.wrongType("a string")
 }
@@ -317,11 +408,11 @@ func (s *scanner) str() (string, error) {
 func (s *scanner) boolean() (bool, error) {
 	switch s.peek() {
 	case 't':
-		return true, s.literal("true")
+		return true, s.literal("true", lastTrue)
 	case 'f':
-		return false, s.literal("false")
+		return false, s.literal("false", lastFalse)
 	case 'n':
-		return false, s.literal("null")
+		return false, s.literal("null", lastNull)
 	}
 	return false, s.wrongType("true or false")
 }
@@ -331,7 +422,7 @@ func (s *scanner) boolean() (bool, error) {
 func (s *scanner) integer() (int64, error) {
 	switch s.peek() {
 	case 'n':
-		return 0, s.literal("null")
+		return 0, s.literal("null", lastNull)
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 	default:
 		return 0, s.wrongType("an integer")
@@ -343,14 +434,14 @@ func (s *scanner) integer() (int64, error) {
 	}
 	v, ok := parseInt(lit)
 	if !ok {
-		return 0, s.errorf(at, "want an integer, got "+string(lit))
+		return 0, s.errorf(at, "want an integer, got "+lit)
 	}
 	return v, nil
 }
 
 // parseInt parses a JSON number literal as an int64, refusing fractions,
 // exponents and overflow.
-func parseInt(lit []byte) (int64, bool) {
+func parseInt(lit string) (int64, bool) {
 	neg := len(lit) > 0 && lit[0] == '-'
 	if neg {
 		lit = lit[1:]
@@ -359,7 +450,8 @@ func parseInt(lit []byte) (int64, bool) {
 		return 0, false
 	}
 	var u uint64
-	for _, c := range lit {
+	for i := 0; i < len(lit); i++ {
+		c := lit[i]
 		if c < '0' || c > '9' {
 			return 0, false
 		}
@@ -421,12 +513,10 @@ func (s *scanner) stringMap() (map[string]string, error) {
 	}
 	m := make(map[string]string)
 	for n := 0; ; n++ {
-		at := s.pos
-		name, ok, err := s.nextMember(n)
+		key, ok, err := s.nextMember(n, true)
 		if err != nil || !ok {
 			return m, err
 		}
-		key := s.text(s.keyStart(at), name)
 		v, err := s.str()
 		if err != nil {
 			return nil, inField(err, key)

@@ -69,8 +69,9 @@ type Delivery struct {
 	Subject     string            // the subject, for e-mail
 	Attachments []Attachment      // files the channel fetches and attaches, for e-mail
 	// RetrySchedule is the delay before each retry, in milliseconds. Empty
-	// means the gateway's default: 1 s, 3 s, 7 s, 30 s, 60 s, 300 s, then
-	// hourly, 20 retries in all.
+	// means the endpoint's own: its callback config's retry policy, else its
+	// tenant's, else the gateway's default (1 s, 3 s, 7 s, 30 s, 60 s, 300 s,
+	// then hourly, 20 retries in all).
 	RetrySchedule []int64
 	// Sign asks the sender for a protocol's own signature made with the
 	// config's token, which the rule never sees: "tim" adds Tencent IM's

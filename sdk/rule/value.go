@@ -2,9 +2,7 @@ package rule
 
 import (
 	"math"
-	"slices"
 	"strconv"
-	"unsafe"
 )
 
 // Kind is the kind of a JSON [Value].
@@ -76,14 +74,8 @@ func Parse(text string) (Value, error) {
 
 // Valid reports whether text is one valid JSON value, without building it.
 func Valid(text string) bool {
-	s := scanner{data: viewBytes(text)}
+	s := newScanner(text)
 	return s.skip() == nil && s.end() == nil
-}
-
-// viewBytes views a string's bytes without copying them. The scanner
-// only reads its input, and every string it returns is copied out.
-func viewBytes(s string) []byte {
-	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 func (s *scanner) value() (Value, error) {
@@ -94,21 +86,23 @@ func (s *scanner) value() (Value, error) {
 		}
 		base := len(s.members)
 		for n := 0; ; n++ {
-			at := s.pos
-			name, ok, err := s.nextMember(n)
+			name, ok, err := s.nextMember(n, true)
 			if err != nil {
 				return Value{}, err
 			}
 			if !ok {
 				break
 			}
-			m := Member{Name: s.text(s.keyStart(at), name)}
+			m := Member{Name: name}
 			if m.Value, err = s.value(); err != nil {
 				return Value{}, err
 			}
+			if s.members == nil {
+				s.members = make([]Member, 0, 16)
+			}
 			s.members = append(s.members, m)
 		}
-		v := Value{kind: KindObject, members: slices.Clone(s.members[base:])}
+		v := Value{kind: KindObject, members: s.keepMembers(s.members[base:])}
 		clear(s.members[base:])
 		s.members = s.members[:base]
 		return v, nil
@@ -129,28 +123,64 @@ func (s *scanner) value() (Value, error) {
 			if err != nil {
 				return Value{}, err
 			}
+			if s.items == nil {
+				s.items = make([]Value, 0, 8)
+			}
 			s.items = append(s.items, e)
 		}
-		v := Value{kind: KindArray, items: slices.Clone(s.items[base:])}
+		v := Value{kind: KindArray, items: s.keepItems(s.items[base:])}
 		clear(s.items[base:])
 		s.items = s.items[:base]
 		return v, nil
 	case '"':
-		start := s.pos
-		b, err := s.stringBytes()
-		return Value{kind: KindString, s: s.text(start, b)}, err
+		text, err := s.quoted()
+		return Value{kind: KindString, s: text}, err
 	case 't':
-		return Value{kind: KindBool, b: true}, s.literal("true")
+		return Value{kind: KindBool, b: true}, s.literal("true", lastTrue)
 	case 'f':
-		return Value{kind: KindBool}, s.literal("false")
+		return Value{kind: KindBool}, s.literal("false", lastFalse)
 	case 'n':
-		return Value{kind: KindNull}, s.literal("null")
+		return Value{kind: KindNull}, s.literal("null", lastNull)
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		start := s.pos
 		lit, err := s.number()
-		return Value{kind: KindNumber, s: s.src[start : start+len(lit)]}, err
+		return Value{kind: KindNumber, s: lit}, err
 	}
 	return Value{}, s.unexpected("looking for beginning of value")
+}
+
+// keepMembers copies an object's members, collected on the scanner's
+// stack, to a slab that the document's objects share, and returns them
+// there: a document takes a few allocations, not one per object.
+func (s *scanner) keepMembers(ms []Member) []Member {
+	if len(ms) == 0 {
+		return nil
+	}
+	if cap(s.memberSlab)-len(s.memberSlab) < len(ms) {
+		s.memberSlab = make([]Member, 0, max(len(ms), slabSize(len(s.data)-s.pos, cap(s.memberSlab))))
+	}
+	n := len(s.memberSlab)
+	s.memberSlab = append(s.memberSlab, ms...)
+	return s.memberSlab[n:len(s.memberSlab):len(s.memberSlab)]
+}
+
+// keepItems is keepMembers for an array's elements.
+func (s *scanner) keepItems(vs []Value) []Value {
+	if len(vs) == 0 {
+		return nil
+	}
+	if cap(s.itemSlab)-len(s.itemSlab) < len(vs) {
+		s.itemSlab = make([]Value, 0, max(len(vs), slabSize(len(s.data)-s.pos, cap(s.itemSlab))))
+	}
+	n := len(s.itemSlab)
+	s.itemSlab = append(s.itemSlab, vs...)
+	return s.itemSlab[n:len(s.itemSlab):len(s.itemSlab)]
+}
+
+// slabSize is the size of a new slab when the last one, of size last, is
+// full and left bytes of the document are still to be read: twice the last,
+// from eight, but no more than the rest of the document may need.
+func slabSize(left, last int) int {
+	return min(max(2*last, 8), max(left/4, 8))
 }
 
 // Kind returns the value's kind.
@@ -227,7 +257,7 @@ func (v Value) Int() (n int64, ok bool) {
 	if v.kind != KindNumber {
 		return 0, false
 	}
-	if n, ok := parseInt([]byte(v.s)); ok {
+	if n, ok := parseInt(v.s); ok {
 		return n, true
 	}
 	f, err := strconv.ParseFloat(v.s, 64)
