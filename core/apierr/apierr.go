@@ -36,6 +36,17 @@ const (
 	UnsupportedContentType = "InvalidParameter.ContentType"
 )
 
+// Refusals of the feedback path when a vendor posts a report in its own
+// format rather than callgate's {"deliveryId", "status", "detail"}.
+const (
+	// ReceiptFormat: the plugin that sends the channel reads no vendor
+	// reports, or could not read this one (HTTP 400).
+	ReceiptFormat = "InvalidParameter.ReceiptFormat"
+	// ChannelNotFound: the tenant has no channel of that id and no plugin
+	// has that name (HTTP 404).
+	ChannelNotFound = "ResourceNotFound.Channel"
+)
+
 // Refusals of an app key acting for another organisation (the seed's
 // Agent.ProxyOrganizationId, or the X-Callgate-Proxy-Organization header).
 // Both are HTTP 403 and Connect PermissionDenied.

@@ -36,6 +36,8 @@ func TestCodes(t *testing.T) {
 		{apierr.LimitExceeded, http.StatusTooManyRequests, connect.CodeResourceExhausted},
 		{apierr.InternalError, http.StatusInternalServerError, connect.CodeInternal},
 		{apierr.ServiceUnavailable, http.StatusServiceUnavailable, connect.CodeUnavailable},
+		{apierr.ReceiptFormat, http.StatusBadRequest, connect.CodeInvalidArgument},
+		{apierr.ChannelNotFound, http.StatusNotFound, connect.CodeNotFound},
 		// Codes made by suffixing a family keep the family's mapping.
 		{apierr.ResourceNotFound + ".AppKey", http.StatusNotFound, connect.CodeNotFound},
 		{"UnauthorizedOperation.Other", http.StatusForbidden, connect.CodePermissionDenied},

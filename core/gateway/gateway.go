@@ -40,6 +40,7 @@ type Gateway struct {
 	lock       *os.File
 	metrics    *metrics.Metrics
 	rules      *ruleset.Set
+	channels   *channelResolver
 
 	tenantLimits *tenantLimits
 	policies     *policyResolver
@@ -126,10 +127,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Gateway, err er
 	if err := g.applyDeclared(ctx); err != nil {
 		return nil, err
 	}
+	g.channels = newChannelResolver(g.store, g.host, &g.cfg)
 	g.dispatcher = dispatch.New(g.store, g.host, log.With("component", "dispatch"), dispatch.Options{
 		Workers:     cfg.Workers,
 		SendTimeout: cfg.SendTimeout,
-		Channels:    newChannelResolver(g.store, g.host, &g.cfg),
+		Channels:    g.channels,
 		Metrics:     g.metrics,
 		Classifier:  g.rules,
 		Policies:    g.policies,

@@ -29,7 +29,8 @@ func (g *Gateway) routes() http.Handler {
 	// its own mux and the first path segment picks one.
 	mux, rpc := http.NewServeMux(), http.NewServeMux()
 	svc := ingest.New(g.store, g.rules, g.dispatcher, g.log.With("component", "ingest"),
-		ingest.Options{MaxContent: g.cfg.MaxContentBytes, Metrics: g.metrics})
+		ingest.Options{MaxContent: g.cfg.MaxContentBytes, Metrics: g.metrics,
+			Receipts: feedbackReceipts{channels: g.channels, host: g.host}})
 	// Per-tenant rate limits, after authentication (see limitedMux).
 	lim, limited := g.rateLimits()
 	ingest.NewRESTHandler(svc, limits.Reuse(g.auth), g.log.With("component", "ingest")).Register(mux)

@@ -2,7 +2,9 @@
 // send, asks the router where they go, stores the message and its
 // deliveries in one committed transaction, and only then acknowledges. It
 // serves the seed's REST paths and the Connect CallbackService and
-// FeedbackService.
+// FeedbackService. Receipts come back on the feedback path, in callgate's
+// own shape or as a vendor's report that the plugin sending the channel
+// reads (see [Service.SubmitReport]).
 package ingest
 
 import (
@@ -29,6 +31,7 @@ type Store interface {
 	ConfigRefs(ctx context.Context, tenantID string) ([]store.ConfigRef, error)
 	InsertMessage(ctx context.Context, m store.Message, ds []store.Delivery) (store.Message, []store.Delivery, bool, error)
 	AddReceipt(ctx context.Context, tenantID string, r store.Receipt) (store.Receipt, error)
+	AddVendorReceipt(ctx context.Context, vr store.VendorReceipt) (store.Receipt, error)
 }
 
 // Notifier hears of deliveries as soon as they are committed, so they go
@@ -53,6 +56,10 @@ type Options struct {
 	MaxDeliveries int
 	// Metrics, when set, counts submissions and times acknowledgements.
 	Metrics *metrics.Metrics
+	// Receipts, when set, reads the reports vendors post to the feedback
+	// path in their own formats (see SubmitReport). Without it the path
+	// takes callgate's own {"deliveryId", "status", "detail"} only.
+	Receipts ReceiptReader
 }
 
 // Service is the ingest logic shared by every transport.

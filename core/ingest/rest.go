@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/callgate/callgate/core/apierr"
 	"github.com/callgate/callgate/core/auth"
@@ -110,6 +111,9 @@ func (h *RESTHandler) callbacks(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// feedback records a receipt posted in callgate's own shape
+// {"deliveryId", "status", "detail"}, or, for any other body, has the
+// plugin that sends the channel read it as its vendor's report.
 func (h *RESTHandler) feedback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p, err := h.auth.Tenant(ctx, r.Header)
@@ -117,15 +121,72 @@ func (h *RESTHandler) feedback(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	var body struct {
-		DeliveryID string `json:"deliveryId"`
-		Status     string `json:"status"`
-		Detail     string `json:"detail"`
+	if h.svc.opts.Receipts == nil {
+		var body feedbackBody
+		if err := h.decode(w, r, MaxFeedbackBytes, &body); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.ownFeedback(w, r, p, body)
+		return
 	}
-	if err := h.decode(w, r, 128<<10, &body); err != nil {
+	raw, err := readBody(w, r, MaxFeedbackBytes)
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		h.fail(w, r, apierr.New(apierr.ParamError, "the body is empty: send a JSON object"))
+		return
+	}
+	if isOwnFeedback(raw) {
+		var body feedbackBody
+		if err := checkContentType(r); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if err := unmarshal(raw, &body); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.ownFeedback(w, r, p, body)
+		return
+	}
+	h.report(w, r, p, raw)
+}
+
+// report has a vendor's report read and recorded, and answers with the
+// receipts recorded.
+func (h *RESTHandler) report(w http.ResponseWriter, r *http.Request, p auth.Principal, body []byte) {
+	ctx := r.Context()
+	res, err := h.svc.SubmitReport(ctx, p, Report{
+		ChannelID: r.PathValue("channelId"), Headers: reportHeaders(r.Header), Body: body,
+	})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	result := map[string]any{
+		"receiptIds": nonNil(res.ReceiptIDs),
+		"unmatched":  res.Unmatched,
+		"requestId":  reqid.From(ctx),
+	}
+	if len(res.ReceiptIDs) == 1 {
+		// Clients written for callgate's own shape read receiptId.
+		result["receiptId"] = res.ReceiptIDs[0]
+	}
+	h.write(w, r, http.StatusOK, Envelope{Code: apierr.OK, Message: "success", Result: result})
+}
+
+// feedbackBody is callgate's own receipt shape.
+type feedbackBody struct {
+	DeliveryID string `json:"deliveryId"`
+	Status     string `json:"status"`
+	Detail     string `json:"detail"`
+}
+
+func (h *RESTHandler) ownFeedback(w http.ResponseWriter, r *http.Request, p auth.Principal, body feedbackBody) {
+	ctx := r.Context()
 	rc, err := h.svc.SubmitFeedback(ctx, p, Feedback{
 		ChannelID: r.PathValue("channelId"), DeliveryID: body.DeliveryID, Status: body.Status, Detail: body.Detail,
 	})
@@ -140,25 +201,72 @@ func (h *RESTHandler) feedback(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// isOwnFeedback tells callgate's own receipt shape from a vendor's report:
+// a JSON object with a deliveryId member, whatever its value.
+func isOwnFeedback(body []byte) bool {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(body, &members) != nil {
+		return false
+	}
+	_, ok := members["deliveryId"]
+	return ok
+}
+
+// reportHeaders are the headers a plugin is given with a vendor's report:
+// all but the caller's credentials and callgate's own.
+func reportHeaders(h http.Header) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, vs := range h {
+		switch k = http.CanonicalHeaderKey(k); {
+		case k == "Authorization", k == "Proxy-Authorization", k == "Cookie",
+			strings.HasPrefix(k, "X-Callgate-"):
+			continue
+		}
+		out[k] = strings.Join(vs, ", ")
+	}
+	return out
+}
+
 // decode reads a JSON body of at most limit bytes into v.
 func (h *RESTHandler) decode(w http.ResponseWriter, r *http.Request, limit int, v any) error {
+	if err := checkContentType(r); err != nil {
+		return err
+	}
+	body, err := readBody(w, r, limit)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return apierr.New(apierr.ParamError, "the body is empty: send a JSON object")
+	}
+	return unmarshal(body, v)
+}
+
+// checkContentType refuses a body that says it is not JSON.
+func checkContentType(r *http.Request) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && mt != "text/json") {
 			return apierr.New(apierr.UnsupportedContentType, "send the body as application/json, not %q", ct)
 		}
 	}
+	return nil
+}
+
+// readBody reads a body of at most limit bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(limit)))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return apierr.New(apierr.BodyTooLarge, "the body is larger than %d bytes", limit)
+		return nil, apierr.New(apierr.BodyTooLarge, "the body is larger than %d bytes", limit)
 	}
 	if err != nil {
-		return apierr.New(apierr.ParamError, "read body: %v", err)
+		return nil, apierr.New(apierr.ParamError, "read body: %v", err)
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return apierr.New(apierr.ParamError, "the body is empty: send a JSON object")
-	}
+	return body, nil
+}
+
+func unmarshal(body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
 		return apierr.New(apierr.ParamError, "the body is not valid JSON: %v", err)
 	}

@@ -110,3 +110,71 @@ func TestAddVendorReceipt(t *testing.T) {
 		t.Errorf("vendor id lost on a later attempt")
 	}
 }
+
+// TestAddVendorReceiptTenantFilter: a receipt with a tenant only finds
+// that tenant's deliveries, by delivery id or vendor id, however recent
+// another tenant's delivery with the same vendor id is; without one it
+// searches every tenant, as before.
+func TestAddVendorReceiptTenantFilter(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, _ := openStore(t, store.Options{})
+	mustTenant(t, s, "acme")
+	mustTenant(t, s, "globex")
+	// Both tenants send "sms" through the plugin acme-sms: acme with a
+	// channel row, globex by the default channel of that name.
+	if _, err := s.PutChannel(ctx, store.Channel{TenantID: "acme", ID: "sms", Plugin: "acme-sms"}); err != nil {
+		t.Fatal(err)
+	}
+	acme := sent(t, s, "acme", "sms", "v1")
+	globex := sent(t, s, "globex", "acme-sms", "v1") // later, same vendor id
+	acmeOnly := sent(t, s, "acme", "sms", "v2")
+
+	tests := []struct {
+		name         string
+		receipt      store.VendorReceipt
+		wantDelivery string
+		wantErr      error
+	}{
+		{name: "tenant_finds_its_own_despite_a_newer_one", receipt: store.VendorReceipt{Plugin: "acme-sms", TenantID: "acme", VendorID: "v1"},
+			wantDelivery: acme},
+		{name: "other_tenant_finds_its_own", receipt: store.VendorReceipt{Plugin: "acme-sms", TenantID: "globex", VendorID: "v1"},
+			wantDelivery: globex},
+		{name: "no_tenant_finds_the_most_recent", receipt: store.VendorReceipt{Plugin: "acme-sms", VendorID: "v1"},
+			wantDelivery: globex},
+		{name: "vendor_id_only_another_tenant_has", receipt: store.VendorReceipt{Plugin: "acme-sms", TenantID: "globex", VendorID: "v2"},
+			wantErr: store.ErrNotFound},
+		{name: "delivery_id_of_another_tenant", receipt: store.VendorReceipt{Plugin: "acme-sms", TenantID: "globex", DeliveryID: acmeOnly},
+			wantErr: store.ErrNotFound},
+		{name: "delivery_id_of_the_tenant", receipt: store.VendorReceipt{Plugin: "acme-sms", TenantID: "acme", DeliveryID: acmeOnly},
+			wantDelivery: acmeOnly},
+		{name: "unknown_tenant", receipt: store.VendorReceipt{Plugin: "acme-sms", TenantID: "initech", VendorID: "v1"},
+			wantErr: store.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.receipt.Status, tt.receipt.Detail = "delivered", tt.name
+			r, err := s.AddVendorReceipt(ctx, tt.receipt)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("AddVendorReceipt = %v, want %v", err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if r.DeliveryID != tt.wantDelivery {
+				t.Fatalf("receipt went to %s, want %s", r.DeliveryID, tt.wantDelivery)
+			}
+		})
+	}
+	// Refused receipts left nothing behind: each delivery holds exactly
+	// the receipts the cases above placed on it.
+	for id, want := range map[string]int{acme: 1, globex: 2, acmeOnly: 1} {
+		rs, err := s.ListReceipts(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs) != want {
+			t.Errorf("delivery %s has %d receipts, want %d: %+v", id, len(rs), want, rs)
+		}
+	}
+}

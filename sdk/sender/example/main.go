@@ -4,9 +4,11 @@
 //
 // It shows the whole contract: Describe names the plugin, its channel
 // kind and its settings; Send reports what the receiver did as an
-// Outcome (never as an error); logs go to stderr through
-// sender.NewLogger; and main is one call to sender.Serve. See README.md
-// for building it and adding it to a gateway.
+// Outcome (never as an error), with the id the receiver gave the message;
+// ParseReceipt reads the receiver's delivery reports posted to the
+// gateway's feedback path (see receipts.go for the format); logs go to
+// stderr through sender.NewLogger; and main is one call to sender.Serve.
+// See README.md for building it and adding it to a gateway.
 package main
 
 import (
@@ -131,7 +133,7 @@ func (e *echo) send(ctx context.Context, d *pluginv1.Delivery) *pluginv1.Outcome
 	switch {
 	case code >= 200 && code < 300:
 		out = outcome(pluginv1.OutcomeKind_OUTCOME_KIND_DELIVERED, code, "")
-		out.VendorMessageId = resp.Header.Get("X-Request-Id")
+		out.VendorMessageId = vendorMessageID(body, resp.Header.Get("X-Request-Id"))
 	case code == http.StatusTooManyRequests || code >= 500:
 		out = outcome(pluginv1.OutcomeKind_OUTCOME_KIND_RETRYABLE, code, "receiver answered "+resp.Status)
 	default:
@@ -149,4 +151,7 @@ func main() {
 	sender.Serve(newEcho(sender.NewLogger(slog.LevelInfo)))
 }
 
-var _ sender.Sender = (*echo)(nil)
+var (
+	_ sender.Sender        = (*echo)(nil)
+	_ sender.ReceiptParser = (*echo)(nil)
+)

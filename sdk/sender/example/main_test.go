@@ -17,6 +17,9 @@ import (
 	"sync"
 	"testing"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/callgate/callgate/core/pluginhost"
 	pluginv1 "github.com/callgate/callgate/proto/callgate/plugin/v1"
 )
@@ -54,6 +57,7 @@ type receiver struct {
 	got    []map[string]any
 	keys   []string
 	status int
+	answer string
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -67,10 +71,11 @@ func newReceiver(t *testing.T) *receiver {
 		r.mu.Lock()
 		r.got = append(r.got, m)
 		r.keys = append(r.keys, req.Header.Get("Idempotency-Key"))
-		status := r.status
+		status, answer := r.status, r.answer
 		r.mu.Unlock()
 		w.Header().Set("X-Request-Id", "rcv-1")
 		w.WriteHeader(status)
+		io.WriteString(w, answer)
 	}))
 	t.Cleanup(r.Close)
 	return r
@@ -131,7 +136,40 @@ func TestEchoPlugin(t *testing.T) {
 			t.Fatalf("outcome %v, %v", out, err)
 		}
 	})
+	t.Run("vendor_message_id_from_answer", func(t *testing.T) {
+		rcv.mu.Lock()
+		rcv.status, rcv.answer = http.StatusOK, `{"msgid":"vnd-7"}`
+		rcv.mu.Unlock()
+		out, err := host.Send(t.Context(), "echo", d)
+		if err != nil || out.GetKind() != pluginv1.OutcomeKind_OUTCOME_KIND_DELIVERED || out.GetVendorMessageId() != "vnd-7" {
+			t.Fatalf("outcome %v, %v", out, err)
+		}
+	})
+	t.Run("parse_receipt", func(t *testing.T) { testParseReceipt(t, host) })
 	t.Run("sha256_pin", func(t *testing.T) { testPin(t, bin, sum) })
+}
+
+// testParseReceipt has the plugin process read vendor reports over gRPC,
+// as the gateway does for a report posted to the feedback path.
+func testParseReceipt(t *testing.T, host *pluginhost.Host) {
+	req := &pluginv1.ParseReceiptRequest{
+		ChannelId: "echo",
+		Headers:   map[string]string{"Content-Type": "application/json"},
+		Body:      []byte(`{"messages":[{"msgid":"vnd-7","state":"DELIVERED"},{"msgid":"vnd-8","ref":"dlv_8","state":"FAILED","error":"mailbox full"}]}`),
+	}
+	rs, err := host.ParseReceipt(t.Context(), "echo", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 2 || rs[0].GetVendorMessageId() != "vnd-7" || rs[0].GetStatus() != "delivered" ||
+		rs[1].GetDeliveryId() != "dlv_8" || rs[1].GetStatus() != "failed" || rs[1].GetDetail() != "mailbox full" {
+		t.Fatalf("ParseReceipt = %v", rs)
+	}
+	req.Body = []byte(`<report/>`)
+	_, err = host.ParseReceipt(t.Context(), "echo", req)
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "not an echo report") {
+		t.Fatalf("ParseReceipt of a non-report = %v, want InvalidArgument", err)
+	}
 }
 
 // testPin starts the binary under several pins: only its own checksum
