@@ -86,6 +86,12 @@ func policyAuditDetail(c store.CallbackConfig) map[string]any {
 	return d
 }
 
+// CheckPolicy checks a config's policy as the API gives it, for callers
+// other than the API (the declarative file): the same limits apply.
+func CheckPolicy(retry *callgatev1.RetryPolicy, rate *callgatev1.RateLimit) (store.DeliveryPolicy, error) {
+	return policyOf(retry, rate)
+}
+
 // policyOf checks a config's policy as the API gives it.
 func policyOf(retry *callgatev1.RetryPolicy, rate *callgatev1.RateLimit) (store.DeliveryPolicy, error) {
 	var p store.DeliveryPolicy

@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
+	"time"
 
 	"github.com/callgate/callgate/core/api"
 	"github.com/callgate/callgate/core/route"
 	"github.com/callgate/callgate/core/store"
+	callgatev1 "github.com/callgate/callgate/proto/callgate/v1"
 )
 
 // DeclaredTenant is a tenant as a configuration file describes it, for
@@ -26,6 +30,9 @@ type DeclaredTenant struct {
 	Configs  []DeclaredConfig  `yaml:"configs"`
 	Channels []DeclaredChannel `yaml:"channels"`
 	Rules    []DeclaredRule    `yaml:"rules"`
+	// Retry is the tenant's retry schedule, as durations ("1s", "5m");
+	// absent keeps what the tenant has, [] means no retries.
+	Retry []string `yaml:"retry"`
 }
 
 // DeclaredAppKey is an app key with its secret, best given through an
@@ -45,6 +52,12 @@ type DeclaredConfig struct {
 	KeyEnv   string `yaml:"key_env"`
 	Token    string `yaml:"token"`
 	TokenEnv string `yaml:"token_env"`
+	// Retry, Rate and Burst are the config's delivery policy: a retry
+	// schedule as durations ([] for no retries) and sends per second. When
+	// either is given the declared policy replaces the stored one.
+	Retry []string `yaml:"retry"`
+	Rate  float64  `yaml:"rate"`
+	Burst int      `yaml:"burst"`
 }
 
 // DeclaredChannel is a tenant's channel.
@@ -87,6 +100,11 @@ func (g *Gateway) applyDeclared(ctx context.Context) error {
 		if _, err := g.store.CreateTenant(tctx, store.Tenant{ID: t.ID, Name: t.Name, ParentID: t.Parent}); err != nil && !errors.Is(err, store.ErrExists) {
 			return fmt.Errorf("declare tenant %q: %w", t.ID, err)
 		}
+		if t.Retry != nil {
+			if err := g.declareTenantRetry(ctx, t); err != nil {
+				return err
+			}
+		}
 		for _, k := range t.AppKeys {
 			secret, err := fromEnv(k.Secret, k.SecretEnv, "app key "+k.Key)
 			if err != nil {
@@ -120,6 +138,11 @@ func (g *Gateway) applyDeclared(ctx context.Context) error {
 				return fmt.Errorf("declare config %q: %w", c.URL, err)
 			default:
 				if err := g.store.RecordAudit(ctx, declared(t.ID, api.AuditConfigAdd, added.ID, api.ConfigAuditDetail(added))); err != nil {
+					return err
+				}
+			}
+			if c.Retry != nil || c.Rate != 0 || c.Burst != 0 {
+				if err := g.declareConfigPolicy(ctx, t.ID, c); err != nil {
 					return err
 				}
 			}
@@ -181,4 +204,83 @@ func (g *Gateway) declareChannel(ctx context.Context, tenantID string, ch Declar
 // declared is the audit event of a change the configuration file made.
 func declared(tenantID, action, target string, detail map[string]any) store.AuditEvent {
 	return store.AuditEvent{TenantID: tenantID, Actor: api.AuditActorConfigFile, Action: action, Target: target, Detail: detail}
+}
+
+// declaredSchedule reads a declared retry schedule; nil stays nil.
+func declaredSchedule(delays []string, what string) (*callgatev1.RetryPolicy, error) {
+	if delays == nil {
+		return nil, nil
+	}
+	r := &callgatev1.RetryPolicy{ScheduleMs: make([]int32, len(delays))}
+	for i, d := range delays {
+		v, err := time.ParseDuration(d)
+		if err != nil || v < 0 || v > math.MaxInt32*time.Millisecond {
+			return nil, fmt.Errorf("%s: retry delay %q is not a duration like 30s", what, d)
+		}
+		r.ScheduleMs[i] = int32(v.Milliseconds())
+	}
+	return r, nil
+}
+
+// declareConfigPolicy gives a declared config the declared policy, unless
+// it has it already.
+func (g *Gateway) declareConfigPolicy(ctx context.Context, tenantID string, c DeclaredConfig) error {
+	what := fmt.Sprintf("declared config %q", c.URL)
+	retry, err := declaredSchedule(c.Retry, what)
+	if err != nil {
+		return err
+	}
+	var rate *callgatev1.RateLimit
+	if c.Rate != 0 || c.Burst != 0 {
+		rate = &callgatev1.RateLimit{PerSecond: c.Rate, Burst: int32(c.Burst)}
+	}
+	want, err := api.CheckPolicy(retry, rate)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	configs, err := g.store.ListCallbackConfigs(ctx, tenantID)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	for _, cfg := range configs {
+		if cfg.URL != c.URL {
+			continue
+		}
+		if reflect.DeepEqual(cfg.Policy, want) {
+			return nil
+		}
+		actx := store.WithAudit(ctx, declared(tenantID, api.AuditConfigPolicy, cfg.ID, map[string]any{"policy": want}))
+		if _, err := g.store.SetCallbackConfigPolicy(actx, tenantID, cfg.ID, want); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("%s: not found after adding it", what)
+}
+
+// declareTenantRetry gives a declared tenant the declared retry schedule,
+// unless it has it already; its other settings stay as they are.
+func (g *Gateway) declareTenantRetry(ctx context.Context, t DeclaredTenant) error {
+	what := fmt.Sprintf("declared tenant %q", t.ID)
+	retry, err := declaredSchedule(t.Retry, what)
+	if err != nil {
+		return err
+	}
+	want, err := api.CheckPolicy(retry, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	tn, err := g.store.GetTenant(ctx, t.ID)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if reflect.DeepEqual(tn.Limits.Retry, want.Retry) {
+		return nil
+	}
+	tn.Limits.Retry = want.Retry
+	actx := store.WithAudit(ctx, declared(t.ID, api.AuditTenantUpdate, t.ID, map[string]any{"retry": want.Retry}))
+	if _, err := g.store.UpdateTenant(actx, store.Tenant{ID: t.ID, Limits: tn.Limits}); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
 }

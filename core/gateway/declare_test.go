@@ -23,12 +23,15 @@ func TestDeclaredConfiguration(t *testing.T) {
 	yaml := `tenants:
   - id: acme
     name: Acme
+    retry: [10s, 1m]
     app_keys:
       - key: acme-main
         secret_env: ACME_SECRET
     configs:
       - url: https://acme.example/callbacks
         token_env: ACME_TOKEN
+        retry: [1s, 5s]
+        rate: 10
     channels:
       - id: mail
         plugin: http
@@ -45,8 +48,18 @@ func TestDeclaredConfiguration(t *testing.T) {
 		}
 		r := start(t, cfg)
 		status, body := post(t, http.DefaultClient, r.base+"/callgate.v1.ConfigService/ListCallbackConfigs", "acme-secret-0123456789", `{}`)
-		if status != 200 || strings.Count(body, "https://acme.example/callbacks") != 1 || !strings.Contains(body, `"hasCallbackToken":true`) {
+		if status != 200 || strings.Count(body, "https://acme.example/callbacks") != 1 || !strings.Contains(body, `"hasCallbackToken":true`) ||
+			!strings.Contains(compact(body), `"retry":{"scheduleMs":[1000,5000]}`) || !strings.Contains(compact(body), `"rate":{"perSecond":10}`) {
 			t.Fatalf("configs: %d %s", status, body)
+		}
+		status, body = post(t, http.DefaultClient, r.base+"/callgate.v1.TenantService/ListTenants", adminToken, `{}`)
+		if status != 200 || !strings.Contains(compact(body), `"retry":{"scheduleMs":[10000,60000]}`) {
+			t.Fatalf("tenants: %d %s", status, body)
+		}
+		// The second start finds the policies as declared and changes nothing.
+		status, body = post(t, http.DefaultClient, r.base+"/callgate.v1.TenantService/ListAuditEvents", adminToken, `{"tenantId":"acme"}`)
+		if status != 200 || strings.Count(body, `"config.policy"`) != 1 || strings.Count(body, `"tenant.update"`) != 1 {
+			t.Fatalf("audit: %d %s", status, body)
 		}
 		status, body = post(t, http.DefaultClient, r.base+"/callgate.v1.ChannelService/ListChannels", "acme-secret-0123456789", `{}`)
 		if status != 200 || !strings.Contains(body, `"id":"mail"`) {
@@ -63,6 +76,18 @@ func TestDeclaredConfiguration(t *testing.T) {
 	if _, err := gateway.Open(t.Context(), cfg, discardLog()); err == nil || !strings.Contains(err.Error(), "NOT_SET_ANYWHERE") {
 		t.Fatalf("missing variable: %v", err)
 	}
+	// So does a retry schedule the API would refuse.
+	os.WriteFile(file, []byte(strings.Replace(yaml, "[1s, 5s]", "[10ms]", 1)), 0o600)
+	cfg = testConfig(t.TempDir())
+	if err := cfg.LoadFile(file); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gateway.Open(t.Context(), cfg, discardLog()); err == nil || !strings.Contains(err.Error(), "scheduleMs") {
+		t.Fatalf("a 10 ms retry: %v", err)
+	}
 }
+
+// compact drops the spaces protojson puts, at random, between tokens.
+func compact(body string) string { return strings.ReplaceAll(body, " ", "") }
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
