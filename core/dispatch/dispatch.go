@@ -105,6 +105,9 @@ type Dispatcher struct {
 	slots    *slots
 	rates    *rates
 	claimed  *claimedSet
+	// healthy holds the endpoints whose last attempt succeeded, as the
+	// store knows too (config id -> true).
+	healthy sync.Map
 }
 
 // New returns a Dispatcher; call Run to start it.
@@ -210,6 +213,7 @@ func (d *Dispatcher) OpenCircuits() int { return d.breakers.open(d.now()) }
 func (d *Dispatcher) ForgetEndpoint(configID string) {
 	d.breakers.forget(configID)
 	d.rates.forget(configID)
+	d.healthy.Delete(configID)
 	d.opts.Metrics.ForgetEndpoint(configID)
 }
 
@@ -361,10 +365,17 @@ func (d *Dispatcher) attempt(ctx context.Context, j job, probe bool) time.Time {
 		d.opts.Metrics.EndpointBreaker(dl.ConfigID, d.breakers.state(dl.ConfigID))
 		switch {
 		case ok:
-			c.Endpoint = store.EndpointHealthy
+			// The store hears of a success only when the endpoint may be
+			// marked failing there: after a failure, or the first time
+			// since start. Otherwise it would be a write per delivery.
+			if _, known := d.healthy.LoadOrStore(dl.ConfigID, true); !known {
+				c.Endpoint = store.EndpointHealthy
+			}
 		case out.GetDisableEndpoint():
+			d.healthy.Delete(dl.ConfigID)
 			c.Endpoint = store.EndpointGone
 		default:
+			d.healthy.Delete(dl.ConfigID)
 			c.Endpoint = store.EndpointFailing
 		}
 	}
@@ -373,6 +384,9 @@ func (d *Dispatcher) attempt(ctx context.Context, j job, probe bool) time.Time {
 		c.LastError += "; failed over to " + c.FailOver.ID
 	}
 	if err := d.store.Complete(sendCtx, c); err != nil {
+		if c.Endpoint == store.EndpointHealthy {
+			d.healthy.Delete(dl.ConfigID) // the store did not hear it
+		}
 		d.log.Error("record attempt", "delivery_id", id, "attempt", dl.Attempts, "error", err)
 		return time.Time{}
 	}
