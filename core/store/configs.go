@@ -133,6 +133,7 @@ func (s *Store) AddCallbackConfig(ctx context.Context, c CallbackConfig) (Callba
 			c.ID, c.TenantID, c.URL, s.seal(c.Key), s.seal(c.Token), c.Operator, millis(c.CreatedAt), auth, policy)
 		return err
 	})
+	s.configs.invalidate() // after the commit: the next read asks the store
 	if isUniqueViolation(err) {
 		return CallbackConfig{}, fmt.Errorf("add callback config: %w", ErrExists)
 	}
@@ -157,6 +158,7 @@ func (s *Store) DeleteCallbackConfigByURL(ctx context.Context, tenantID, url str
 		}
 		return err
 	})
+	s.configs.invalidate() // after the commit: the next read asks the store
 	if err != nil {
 		return "", fmt.Errorf("delete callback config: %w", err)
 	}
@@ -218,6 +220,10 @@ func (s *Store) ListCallbackConfigs(ctx context.Context, tenantID string) ([]Cal
 
 // GetCallbackConfig returns one of the tenant's configs or ErrNotFound.
 func (s *Store) GetCallbackConfig(ctx context.Context, tenantID, id string) (CallbackConfig, error) {
+	if c, ok := s.configs.getConfig(tenantID, id); ok {
+		return c, nil
+	}
+	gen := s.configs.generation()
 	c, err := s.scanConfig(s.queryRow(ctx,
 		`SELECT `+configColumns+` FROM callback_configs WHERE tenant_id = ? AND id = ?`, tenantID, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -226,6 +232,7 @@ func (s *Store) GetCallbackConfig(ctx context.Context, tenantID, id string) (Cal
 	if err != nil {
 		return CallbackConfig{}, fmt.Errorf("get callback config: %w", err)
 	}
+	s.configs.keepConfig(gen, c)
 	return c, nil
 }
 
@@ -253,6 +260,7 @@ func (s *Store) SetCallbackConfigPolicy(ctx context.Context, tenantID, id string
 		}
 		return nil
 	})
+	s.configs.invalidate() // after the commit: the next read asks the store
 	if err != nil {
 		return CallbackConfig{}, fmt.Errorf("set callback config policy: %w", err)
 	}
@@ -287,6 +295,10 @@ type ConfigRef struct {
 
 // ConfigRefs returns the tenant's configs as rules see them, oldest first.
 func (s *Store) ConfigRefs(ctx context.Context, tenantID string) ([]ConfigRef, error) {
+	if refs, ok := s.configs.getRefs(tenantID); ok {
+		return refs, nil
+	}
+	gen := s.configs.generation()
 	rows, err := s.query(ctx, `SELECT id, url, callback_key != '', callback_token != '', disabled_at != 0
 		FROM callback_configs WHERE tenant_id = ? ORDER BY created_at, id`, tenantID)
 	if err != nil {
@@ -301,5 +313,9 @@ func (s *Store) ConfigRefs(ctx context.Context, tenantID string) ([]ConfigRef, e
 		}
 		out = append(out, c)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list callback configs: %w", err)
+	}
+	s.configs.keepRefs(gen, tenantID, out)
+	return out, nil
 }

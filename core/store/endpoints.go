@@ -62,6 +62,7 @@ func (s *Store) EnableCallbackConfig(ctx context.Context, tenantID, id string) (
 		}
 		return nil
 	})
+	s.configs.invalidate() // after the commit: the next read asks the store
 	if err != nil {
 		return CallbackConfig{}, fmt.Errorf("enable callback config: %w", err)
 	}

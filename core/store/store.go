@@ -57,6 +57,7 @@ type Store struct {
 	box    Sealer
 
 	disableAfter time.Duration // 0: DisableAfter
+	configs      configCache
 	ops          chan *writeOp
 	stop         chan struct{}
 	done         chan struct{}
