@@ -541,12 +541,8 @@ func TestDispatcherPreclaimed(t *testing.T) {
 			e := newEnv(t)
 			cc := &claimCounter{Store: e.store}
 			s := &sender{}
-			d := dispatch.New(cc, s, discard, dispatch.Options{NoJitter: true, SendTimeout: time.Second,
+			d := startOn(t, cc, s, dispatch.Options{NoJitter: true, SendTimeout: time.Second,
 				Horizon: 200 * time.Millisecond, Schedule: []time.Duration{10 * time.Millisecond}})
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- d.Run(ctx) }()
-			t.Cleanup(func() { cancel(); <-done })
 
 			lease, ok := d.Preclaim()
 			if !ok || lease != 21*time.Second {

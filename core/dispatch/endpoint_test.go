@@ -110,9 +110,11 @@ func TestGoneDisablesEndpoint(t *testing.T) {
 }
 
 // TestEndpointConcurrencyCap: no more sends than the cap run at once
-// against one endpoint, and every delivery still goes out.
+// against one endpoint, and every delivery still goes out, claimed once:
+// waiting in line for a slot costs no store write.
 func TestEndpointConcurrencyCap(t *testing.T) {
 	e := newEnv(t)
+	cc := &claimCounter{Store: e.store}
 	var running, most atomic.Int64
 	s := &sender{answer: func(call) (*pluginv1.Outcome, error) {
 		n := running.Add(1)
@@ -131,7 +133,7 @@ func TestEndpointConcurrencyCap(t *testing.T) {
 		ds = append(ds, e.webhook())
 	}
 	ds = e.insert(t, ds...)
-	r := e.start(t, s, dispatch.Options{Workers: 16, EndpointConcurrency: 3})
+	r := startOn(t, cc, s, dispatch.Options{Workers: 16, EndpointConcurrency: 3})
 	r.Notify(ds)
 	for _, d := range ds {
 		got := e.waitStatus(t, d.ID, store.StatusSucceeded)
@@ -141,5 +143,8 @@ func TestEndpointConcurrencyCap(t *testing.T) {
 	}
 	if m := most.Load(); m > 3 {
 		t.Errorf("%d sends ran at once against one endpoint, cap 3", m)
+	}
+	if n := cc.count(); n != len(ds) {
+		t.Errorf("%d claims for %d deliveries: waiting in line must not claim", n, len(ds))
 	}
 }

@@ -226,7 +226,14 @@ func (e *env) run(t *testing.T, s dispatch.Sender, opts dispatch.Options) *runni
 // ends.
 func (e *env) start(t *testing.T, s dispatch.Sender, opts dispatch.Options) *running {
 	t.Helper()
-	d := dispatch.New(e.store, s, discard, opts)
+	return startOn(t, e.store, s, opts)
+}
+
+// startOn is start over st, for tests that watch what the dispatcher asks
+// of the store (a wrapper around e.store).
+func startOn(t *testing.T, st dispatch.Store, s dispatch.Sender, opts dispatch.Options) *running {
+	t.Helper()
+	d := dispatch.New(st, s, discard, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{Dispatcher: d, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- d.Run(ctx) }()

@@ -1,13 +1,11 @@
 package dispatch_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,12 +48,8 @@ func TestHeldBackWithoutStoreWrites(t *testing.T) {
 		ds = append(ds, e.webhook())
 	}
 	ds = e.insert(t, ds...)
-	d := dispatch.New(cc, s, discard, dispatch.Options{NoJitter: true, Workers: 4, Metrics: m, EndpointConcurrency: 1,
+	startOn(t, cc, s, dispatch.Options{NoJitter: true, Workers: 4, Metrics: m, EndpointConcurrency: 1,
 		BreakerThreshold: 2, BreakerCooldown: time.Minute, Schedule: []time.Duration{time.Hour}})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
 
 	held := fmt.Sprintf(`callgate_endpoint_deferred_total{config_id=%q,reason="breaker"}`, e.config.ID)
 	waitFor(t, "the other deliveries held back by the open circuit", func() bool {
@@ -75,48 +69,5 @@ func TestHeldBackWithoutStoreWrites(t *testing.T) {
 	}
 	if pending != 18 {
 		t.Errorf("%d deliveries untouched in the store, want 18", pending)
-	}
-}
-
-// TestBusyEndpointLine: with a concurrency cap of one, deliveries to the
-// same endpoint wait in line in memory and each goes out once, claimed
-// once, never two at a time.
-func TestBusyEndpointLine(t *testing.T) {
-	e := newEnv(t)
-	cc := &claimCounter{Store: e.store}
-	var running, most atomic.Int32
-	s := &sender{answer: func(call) (*pluginv1.Outcome, error) {
-		n := running.Add(1)
-		for {
-			m := most.Load()
-			if n <= m || most.CompareAndSwap(m, n) {
-				break
-			}
-		}
-		time.Sleep(2 * time.Millisecond)
-		running.Add(-1)
-		return delivered(), nil
-	}}
-	var ds []store.Delivery
-	for range 30 {
-		ds = append(ds, e.webhook())
-	}
-	ds = e.insert(t, ds...)
-	d := dispatch.New(cc, s, discard, dispatch.Options{NoJitter: true, Workers: 8, EndpointConcurrency: 1})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	for _, dl := range ds {
-		e.waitStatus(t, dl.ID, store.StatusSucceeded)
-	}
-	if n := len(s.sent()); n != len(ds) {
-		t.Errorf("sent %d, want %d", n, len(ds))
-	}
-	if n := cc.count(); n != len(ds) {
-		t.Errorf("%d claims, want %d: waiting in line must not claim", n, len(ds))
-	}
-	if m := most.Load(); m != 1 {
-		t.Errorf("%d sends at once to an endpoint capped at 1", m)
 	}
 }
