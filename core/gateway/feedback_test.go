@@ -150,14 +150,31 @@ func TestVendorReceiptEndToEnd(t *testing.T) {
 		})
 	}
 
-	// The delivery holds the vendor's receipt and callgate's, nothing of
+	// The same report over Connect: the vendor's body as bytes, its
+	// headers beside it; another tenant's reaches nothing there either.
+	feedback := func(secret string) callgatev1connect.FeedbackServiceClient {
+		return callgatev1connect.NewFeedbackServiceClient(http.DefaultClient, r.base, bearer(secret))
+	}
+	msg := &callgatev1.SubmitFeedbackRequest{ChannelId: "http",
+		Report:        []byte(`{"messages":[{"msgid":"vnd-42","state":"FAILED","error":"bounced"}]}`),
+		ReportHeaders: map[string]string{"Content-Type": "application/json", "Authorization": "not passed on"}}
+	if _, err := feedback(globex).SubmitFeedback(ctx, connect.NewRequest(&callgatev1.SubmitFeedbackRequest{
+		ChannelId: "echo", Report: msg.Report})); stableCode(err) != "ResourceNotFound.Delivery" {
+		t.Errorf("another tenant's report over Connect: %v", err)
+	}
+	res, err := feedback(devSecret).SubmitFeedback(ctx, connect.NewRequest(msg))
+	if err != nil || len(res.Msg.GetReceiptIds()) != 1 || res.Msg.GetReceiptId() != res.Msg.GetReceiptIds()[0] {
+		t.Fatalf("report over Connect: %v %v", res, err)
+	}
+
+	// The delivery holds the vendor's receipts and callgate's, nothing of
 	// globex's.
 	got := waitDelivery(t, r, devSecret, dlv, 10*time.Second, "the receipts", func(*callgatev1.GetDeliveryResponse) bool { return true })
 	var receipts []string
 	for _, rc := range got.GetReceipts() {
 		receipts = append(receipts, rc.GetChannelId()+"/"+rc.GetStatus()+"/"+rc.GetDetail())
 	}
-	if want := "http/delivered/,http/read/opened by the customer"; strings.Join(receipts, ",") != want {
+	if want := "http/delivered/,http/read/opened by the customer,http/failed/bounced"; strings.Join(receipts, ",") != want {
 		t.Fatalf("receipts %v, want %s", receipts, want)
 	}
 }

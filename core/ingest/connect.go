@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"net/http"
 
 	"connectrpc.com/connect"
 
@@ -65,6 +66,27 @@ func (h *ConnectHandler) SubmitFeedback(ctx context.Context, req *connect.Reques
 		return nil, err
 	}
 	m := req.Msg
+	if len(m.GetReport()) > 0 {
+		if m.GetDeliveryId() != "" || m.GetStatus() != "" {
+			return nil, apierr.ToConnect(apierr.New(apierr.ParamError, "give either a report or deliveryId and status, not both"))
+		}
+		if len(m.GetReport()) > MaxFeedbackBytes {
+			return nil, apierr.ToConnect(apierr.New(apierr.BodyTooLarge, "the report is larger than %d bytes", MaxFeedbackBytes))
+		}
+		headers := http.Header{}
+		for k, v := range m.GetReportHeaders() {
+			headers.Set(k, v)
+		}
+		res, err := h.svc.SubmitReport(ctx, p, Report{ChannelID: m.GetChannelId(), Headers: reportHeaders(headers), Body: m.GetReport()})
+		if err != nil {
+			return nil, apierr.ToConnect(err)
+		}
+		out := &callgatev1.SubmitFeedbackResponse{ReceiptIds: res.ReceiptIDs, Unmatched: int32(res.Unmatched), RequestId: requestID(ctx)}
+		if len(res.ReceiptIDs) == 1 {
+			out.ReceiptId = res.ReceiptIDs[0]
+		}
+		return connect.NewResponse(out), nil
+	}
 	rc, err := h.svc.SubmitFeedback(ctx, p, Feedback{
 		ChannelID: m.GetChannelId(), DeliveryID: m.GetDeliveryId(), Status: m.GetStatus(), Detail: m.GetDetail(),
 	})

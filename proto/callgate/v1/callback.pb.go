@@ -229,8 +229,14 @@ type SubmitFeedbackRequest struct {
 	DeliveryId string `protobuf:"bytes,2,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
 	// What the receiver or vendor says happened, for example "delivered" or
 	// "failed".
-	Status        string `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
-	Detail        string `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
+	Status string `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	Detail string `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
+	// Instead of delivery_id and status: a vendor's report as it posted it
+	// (at most 128 KiB), read by the plugin that sends the channel, with the
+	// headers it came with (credentials are never passed on). Its receipts
+	// are recorded against this tenant's deliveries only.
+	Report        []byte            `protobuf:"bytes,5,opt,name=report,proto3" json:"report,omitempty"`
+	ReportHeaders map[string]string `protobuf:"bytes,6,rep,name=report_headers,json=reportHeaders,proto3" json:"report_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -293,10 +299,29 @@ func (x *SubmitFeedbackRequest) GetDetail() string {
 	return ""
 }
 
+func (x *SubmitFeedbackRequest) GetReport() []byte {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
+func (x *SubmitFeedbackRequest) GetReportHeaders() map[string]string {
+	if x != nil {
+		return x.ReportHeaders
+	}
+	return nil
+}
+
 type SubmitFeedbackResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ReceiptId     string                 `protobuf:"bytes,1,opt,name=receipt_id,json=receiptId,proto3" json:"receipt_id,omitempty"`
-	RequestId     string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The receipt recorded; with a report, set when it recorded exactly one.
+	ReceiptId string `protobuf:"bytes,1,opt,name=receipt_id,json=receiptId,proto3" json:"receipt_id,omitempty"`
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// With a report: every receipt recorded, and how many were about no
+	// delivery of this tenant (dropped).
+	ReceiptIds    []string `protobuf:"bytes,3,rep,name=receipt_ids,json=receiptIds,proto3" json:"receipt_ids,omitempty"`
+	Unmatched     int32    `protobuf:"varint,4,opt,name=unmatched,proto3" json:"unmatched,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -345,6 +370,20 @@ func (x *SubmitFeedbackResponse) GetRequestId() string {
 	return ""
 }
 
+func (x *SubmitFeedbackResponse) GetReceiptIds() []string {
+	if x != nil {
+		return x.ReceiptIds
+	}
+	return nil
+}
+
+func (x *SubmitFeedbackResponse) GetUnmatched() int32 {
+	if x != nil {
+		return x.Unmatched
+	}
+	return 0
+}
+
 var File_callgate_v1_callback_proto protoreflect.FileDescriptor
 
 const file_callgate_v1_callback_proto_rawDesc = "" +
@@ -369,19 +408,27 @@ const file_callgate_v1_callback_proto_rawDesc = "" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\x12!\n" +
-	"\fdelivery_ids\x18\x03 \x03(\tR\vdeliveryIds\"\x87\x01\n" +
+	"\fdelivery_ids\x18\x03 \x03(\tR\vdeliveryIds\"\xbf\x02\n" +
 	"\x15SubmitFeedbackRequest\x12\x1d\n" +
 	"\n" +
 	"channel_id\x18\x01 \x01(\tR\tchannelId\x12\x1f\n" +
 	"\vdelivery_id\x18\x02 \x01(\tR\n" +
 	"deliveryId\x12\x16\n" +
 	"\x06status\x18\x03 \x01(\tR\x06status\x12\x16\n" +
-	"\x06detail\x18\x04 \x01(\tR\x06detail\"V\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\x12\x16\n" +
+	"\x06report\x18\x05 \x01(\fR\x06report\x12\\\n" +
+	"\x0ereport_headers\x18\x06 \x03(\v25.callgate.v1.SubmitFeedbackRequest.ReportHeadersEntryR\rreportHeaders\x1a@\n" +
+	"\x12ReportHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x95\x01\n" +
 	"\x16SubmitFeedbackResponse\x12\x1d\n" +
 	"\n" +
 	"receipt_id\x18\x01 \x01(\tR\treceiptId\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId2l\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12\x1f\n" +
+	"\vreceipt_ids\x18\x03 \x03(\tR\n" +
+	"receiptIds\x12\x1c\n" +
+	"\tunmatched\x18\x04 \x01(\x05R\tunmatched2l\n" +
 	"\x0fCallbackService\x12Y\n" +
 	"\x0eSubmitCallback\x12\".callgate.v1.SubmitCallbackRequest\x1a#.callgate.v1.SubmitCallbackResponse2l\n" +
 	"\x0fFeedbackService\x12Y\n" +
@@ -399,7 +446,7 @@ func file_callgate_v1_callback_proto_rawDescGZIP() []byte {
 	return file_callgate_v1_callback_proto_rawDescData
 }
 
-var file_callgate_v1_callback_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_callgate_v1_callback_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_callgate_v1_callback_proto_goTypes = []any{
 	(*CallbackProperties)(nil),     // 0: callgate.v1.CallbackProperties
 	(*SubmitCallbackRequest)(nil),  // 1: callgate.v1.SubmitCallbackRequest
@@ -407,19 +454,21 @@ var file_callgate_v1_callback_proto_goTypes = []any{
 	(*SubmitFeedbackRequest)(nil),  // 3: callgate.v1.SubmitFeedbackRequest
 	(*SubmitFeedbackResponse)(nil), // 4: callgate.v1.SubmitFeedbackResponse
 	nil,                            // 5: callgate.v1.CallbackProperties.ExtEntry
+	nil,                            // 6: callgate.v1.SubmitFeedbackRequest.ReportHeadersEntry
 }
 var file_callgate_v1_callback_proto_depIdxs = []int32{
 	5, // 0: callgate.v1.CallbackProperties.ext:type_name -> callgate.v1.CallbackProperties.ExtEntry
 	0, // 1: callgate.v1.SubmitCallbackRequest.properties:type_name -> callgate.v1.CallbackProperties
-	1, // 2: callgate.v1.CallbackService.SubmitCallback:input_type -> callgate.v1.SubmitCallbackRequest
-	3, // 3: callgate.v1.FeedbackService.SubmitFeedback:input_type -> callgate.v1.SubmitFeedbackRequest
-	2, // 4: callgate.v1.CallbackService.SubmitCallback:output_type -> callgate.v1.SubmitCallbackResponse
-	4, // 5: callgate.v1.FeedbackService.SubmitFeedback:output_type -> callgate.v1.SubmitFeedbackResponse
-	4, // [4:6] is the sub-list for method output_type
-	2, // [2:4] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	6, // 2: callgate.v1.SubmitFeedbackRequest.report_headers:type_name -> callgate.v1.SubmitFeedbackRequest.ReportHeadersEntry
+	1, // 3: callgate.v1.CallbackService.SubmitCallback:input_type -> callgate.v1.SubmitCallbackRequest
+	3, // 4: callgate.v1.FeedbackService.SubmitFeedback:input_type -> callgate.v1.SubmitFeedbackRequest
+	2, // 5: callgate.v1.CallbackService.SubmitCallback:output_type -> callgate.v1.SubmitCallbackResponse
+	4, // 6: callgate.v1.FeedbackService.SubmitFeedback:output_type -> callgate.v1.SubmitFeedbackResponse
+	5, // [5:7] is the sub-list for method output_type
+	3, // [3:5] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_callgate_v1_callback_proto_init() }
@@ -433,7 +482,7 @@ func file_callgate_v1_callback_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_callgate_v1_callback_proto_rawDesc), len(file_callgate_v1_callback_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
