@@ -400,7 +400,17 @@ func (d *Dispatcher) attempt(ctx context.Context, j job, probe bool) time.Time {
 	if c.Attempt.Error != "" {
 		attrs = append(attrs, "error", c.Attempt.Error)
 	}
-	d.log.Info("delivery attempt", attrs...)
+	// A success is routine (the metrics count them) and, at thousands a
+	// second, a log line each costs real time: it is logged at debug. What
+	// went wrong is logged at info, a delivery given up at warn.
+	level := slog.LevelInfo
+	switch c.Status {
+	case store.StatusSucceeded:
+		level = slog.LevelDebug
+	case store.StatusDead:
+		level = slog.LevelWarn
+	}
+	d.log.Log(ctx, level, "delivery attempt", attrs...)
 	if c.FailOver != nil {
 		d.Notify([]store.Delivery{*c.FailOver})
 	}
