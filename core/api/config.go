@@ -84,12 +84,15 @@ func (s *ConfigService) ModifyCallbackConfig(ctx context.Context, req *connect.R
 		if err != nil {
 			return nil, apierr.ToConnect(err)
 		}
-		c, err := s.store.AddCallbackConfig(ctx, store.CallbackConfig{
+		in := store.CallbackConfig{
 			TenantID: p.TenantID, URL: info.GetCallbackUrl(), Key: info.GetCallbackKey(),
 			Token: info.GetCallbackToken(), Operator: m.GetOperator().GetUserId(),
 			Auth:   store.EndpointAuth{Headers: info.GetHeaders(), BasicAuth: info.GetBasicAuth(), OAuth2: oauth2Of(info)},
 			Policy: policy,
-		})
+		}
+		// Recorded in the same transaction as the config, with its new id.
+		actx := store.WithAudit(ctx, auditBy(ctx, p, AuditConfigAdd, "", ConfigAuditDetail(in)))
+		c, err := s.store.AddCallbackConfig(actx, in)
 		if errors.Is(err, store.ErrExists) {
 			// The seed adds only URLs not yet present: adding one again
 			// changes nothing and is not an error.
@@ -105,10 +108,15 @@ func (s *ConfigService) ModifyCallbackConfig(ctx context.Context, req *connect.R
 		}
 		s.log.InfoContext(ctx, "callback config added", "request_id", rid, "tenant", p.TenantID, "actor", p.Actor(),
 			"config_id", c.ID, "operator", c.Operator, "signed", c.Token != "", "encrypted", c.Key != "")
-		recordAudit(ctx, s.log, s.store, auditBy(ctx, p, AuditConfigAdd, c.ID, ConfigAuditDetail(c)))
 		return connect.NewResponse(&callgatev1.ModifyCallbackConfigResponse{RequestId: rid, ConfigId: c.ID}), nil
 	case operateDelete:
-		id, err := s.store.DeleteCallbackConfigByURL(ctx, p.TenantID, info.GetCallbackUrl())
+		detail := map[string]any{"url": info.GetCallbackUrl()}
+		if op := m.GetOperator().GetUserId(); op != "" {
+			detail["operator"] = op
+		}
+		// Recorded in the same transaction as the delete, with the id.
+		actx := store.WithAudit(ctx, auditBy(ctx, p, AuditConfigDelete, "", detail))
+		id, err := s.store.DeleteCallbackConfigByURL(actx, p.TenantID, info.GetCallbackUrl())
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, apierr.ToConnect(apierr.New(apierr.FailedOperation, configNotFoundMessage))
 		}
@@ -118,11 +126,6 @@ func (s *ConfigService) ModifyCallbackConfig(ctx context.Context, req *connect.R
 		s.notify(p.TenantID, id, true)
 		s.log.InfoContext(ctx, "callback config deleted", "request_id", rid, "tenant", p.TenantID, "actor", p.Actor(),
 			"config_id", id, "operator", m.GetOperator().GetUserId())
-		detail := map[string]any{"url": info.GetCallbackUrl()}
-		if op := m.GetOperator().GetUserId(); op != "" {
-			detail["operator"] = op
-		}
-		recordAudit(ctx, s.log, s.store, auditBy(ctx, p, AuditConfigDelete, id, detail))
 		return connect.NewResponse(&callgatev1.ModifyCallbackConfigResponse{RequestId: rid, ConfigId: id}), nil
 	default:
 		return nil, apierr.ToConnect(apierr.New(apierr.InvalidParameterValue,

@@ -53,6 +53,24 @@ func auditFrom(ctx context.Context) (AuditEvent, bool) {
 	return ev, ok
 }
 
+// auditFor returns what records, inside a write, the audit event the
+// caller's ctx carries (see WithAudit), if any, so that it commits or not
+// with the change; target fills in an event that names none (an id the
+// store made). It is taken from the caller's ctx before the write, whose
+// function runs under the writer's own.
+func auditFor(callerCtx context.Context) func(ctx context.Context, tx *txn, tenantID, target string) error {
+	ev, ok := auditFrom(callerCtx)
+	return func(ctx context.Context, tx *txn, tenantID, target string) error {
+		if !ok {
+			return nil
+		}
+		if ev.Target == "" {
+			ev.Target = target
+		}
+		return insertAudit(ctx, tx, ev.forTenant(tenantID))
+	}
+}
+
 // RecordAudit records ev in a transaction of its own.
 func (s *Store) RecordAudit(ctx context.Context, ev AuditEvent) error {
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {

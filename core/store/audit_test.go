@@ -115,6 +115,7 @@ func TestAuditInSameTransaction(t *testing.T) {
 			Detail: map[string]any{"why": "test"}}
 	}
 	ctx := t.Context()
+	var configID string
 	steps := []struct {
 		name    string
 		do      func() error
@@ -155,6 +156,26 @@ func TestAuditInSameTransaction(t *testing.T) {
 		{name: "revoke_key_again", wantErr: store.ErrNotFound, do: func() error {
 			return s.RevokeAppKey(store.WithAudit(ctx, ev("appkey.revoke", "k1")), "k1")
 		}},
+		// A config's event names the id the store makes.
+		{name: "add_config", do: func() error {
+			c, err := s.AddCallbackConfig(store.WithAudit(ctx, ev("config.add", "")),
+				store.CallbackConfig{TenantID: "acme", URL: "https://acme.example/cb"})
+			configID = c.ID
+			return err
+		}},
+		{name: "add_config_again", wantErr: store.ErrExists, do: func() error {
+			_, err := s.AddCallbackConfig(store.WithAudit(ctx, ev("config.add", "")),
+				store.CallbackConfig{TenantID: "acme", URL: "https://acme.example/cb"})
+			return err
+		}},
+		{name: "delete_config", do: func() error {
+			_, err := s.DeleteCallbackConfigByURL(store.WithAudit(ctx, ev("config.delete", "")), "acme", "https://acme.example/cb")
+			return err
+		}},
+		{name: "delete_config_again", wantErr: store.ErrNotFound, do: func() error {
+			_, err := s.DeleteCallbackConfigByURL(store.WithAudit(ctx, ev("config.delete", "")), "acme", "https://acme.example/cb")
+			return err
+		}},
 	}
 	for _, st := range steps {
 		if err := st.do(); !errors.Is(err, st.wantErr) {
@@ -172,7 +193,8 @@ func TestAuditInSameTransaction(t *testing.T) {
 			t.Errorf("event not kept as given: %+v", e)
 		}
 	}
-	want := []string{"acme appkey.revoke k1", "acme appkey.create k1", "acme tenant.update acme", "acme tenant.create acme"}
+	want := []string{"acme config.delete " + configID, "acme config.add " + configID,
+		"acme appkey.revoke k1", "acme appkey.create k1", "acme tenant.update acme", "acme tenant.create acme"}
 	if !slices.Equal(got, want) {
 		t.Errorf("events, newest first:\n got %q\nwant %q", got, want)
 	}

@@ -108,7 +108,8 @@ func (a EndpointAuth) empty() bool {
 }
 
 // AddCallbackConfig adds a config for a URL the tenant does not have yet;
-// ErrExists when it has.
+// ErrExists when it has. The audit event in ctx (see WithAudit), if any,
+// is recorded in the same transaction, about the new config's id.
 func (s *Store) AddCallbackConfig(ctx context.Context, c CallbackConfig) (CallbackConfig, error) {
 	if c.ID == "" {
 		c.ID = NewID("cfg")
@@ -126,12 +127,16 @@ func (s *Store) AddCallbackConfig(ctx context.Context, c CallbackConfig) (Callba
 	if err != nil {
 		return CallbackConfig{}, fmt.Errorf("encode config policy: %w", err)
 	}
+	audit := auditFor(ctx)
 	err = s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO callback_configs (id, tenant_id, url, callback_key, callback_token, operator, created_at, auth, policy)
 			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.TenantID, c.URL, s.seal(c.Key), s.seal(c.Token), c.Operator, millis(c.CreatedAt), auth, policy)
-		return err
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, c.TenantID, c.ID)
 	})
 	s.configs.invalidate() // after the commit: the next read asks the store
 	if isUniqueViolation(err) {
@@ -147,16 +152,21 @@ func (s *Store) AddCallbackConfig(ctx context.Context, c CallbackConfig) (Callba
 }
 
 // DeleteCallbackConfigByURL removes the tenant's config with exactly that
-// URL and returns its id; ErrNotFound when there is none.
+// URL and returns its id; ErrNotFound when there is none. The audit event
+// in ctx (see WithAudit), if any, is recorded in the same transaction.
 func (s *Store) DeleteCallbackConfigByURL(ctx context.Context, tenantID, url string) (string, error) {
 	var id string
+	audit := auditFor(ctx)
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		err := tx.QueryRowContext(ctx,
 			`DELETE FROM callback_configs WHERE tenant_id = ? AND url = ? RETURNING id`, tenantID, url).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, tenantID, id)
 	})
 	s.configs.invalidate() // after the commit: the next read asks the store
 	if err != nil {
