@@ -2,13 +2,14 @@ package rules_test
 
 import (
 	"bytes"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/callgate/callgate/core/srcwatch"
 )
 
 // TestBuiltinIsFresh builds every rule twice, as go generate does, and
@@ -23,7 +24,9 @@ func TestBuiltinIsFresh(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every rule twice")
 	}
-	consultSources(t, ".", filepath.Join("..", "sdk", "rule"))
+	// The builds read the sources in other processes, which go test's cache
+	// cannot see; a stale pass here is exactly the mistake this test is for.
+	srcwatch.Consult(t, ".", filepath.Join("..", "sdk", "rule"))
 	first, second := t.TempDir(), t.TempDir()
 	generate(t, first)
 	generate(t, second)
@@ -91,24 +94,4 @@ func readFile(t *testing.T, dir, name string) []byte {
 		t.Fatal(err)
 	}
 	return data
-}
-
-// consultSources reads the Go files under dirs, so that `go test` records
-// them and runs this test again when one changes: the builds read them in
-// other processes, which its cache cannot see, and a stale pass here is
-// exactly the mistake this test is for.
-func consultSources(t *testing.T, dirs ...string) {
-	t.Helper()
-	for _, dir := range dirs {
-		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
-				return err
-			}
-			_, err = os.ReadFile(path)
-			return err
-		})
-		if err != nil {
-			t.Fatalf("read the rules' sources: %v", err)
-		}
-	}
 }

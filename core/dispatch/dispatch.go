@@ -164,9 +164,10 @@ func (d *Dispatcher) Notify(ds []store.Delivery) {
 	now := d.now()
 	limit := now.Add(d.opts.Horizon)
 	for _, dl := range ds {
-		// The queue may keep a job for long: copy its strings, which may
-		// share memory with much larger ones (a rule's whole decision).
-		j := job{id: strings.Clone(dl.ID), tenantID: strings.Clone(dl.TenantID), configID: strings.Clone(dl.ConfigID)}
+		// The queue may keep a job for long: copy the config id, which is
+		// read out of the rule's decision and would keep all of it alive
+		// (the delivery and tenant ids are strings of their own).
+		j := job{id: dl.ID, tenantID: dl.TenantID, configID: strings.Clone(dl.ConfigID)}
 		if dl.Status == store.StatusInflight && !dl.LeaseUntil.IsZero() {
 			d.claimed.put(dl)
 			if !d.q.push(j, now) {

@@ -16,7 +16,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/callgate/callgate/core/gateway"
-	"github.com/callgate/callgate/core/internal/srcwatch"
+	"github.com/callgate/callgate/core/srcwatch"
 	callgatev1 "github.com/callgate/callgate/proto/callgate/v1"
 	"github.com/callgate/callgate/proto/callgate/v1/callgatev1connect"
 )

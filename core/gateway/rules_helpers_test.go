@@ -22,7 +22,7 @@ import (
 	callgatev1 "github.com/callgate/callgate/proto/callgate/v1"
 	"github.com/callgate/callgate/proto/callgate/v1/callgatev1connect"
 
-	"github.com/callgate/callgate/core/internal/srcwatch"
+	"github.com/callgate/callgate/core/srcwatch"
 )
 
 // devSecret and adminToken are the dev mode's credentials (gateway.DevSecret

@@ -12,7 +12,7 @@ import (
 
 	"github.com/callgate/callgate/core/ruleruntime/internal/wattest"
 
-	"github.com/callgate/callgate/core/internal/srcwatch"
+	"github.com/callgate/callgate/core/srcwatch"
 )
 
 // shared holds what every test of this package reuses: the Go reactor,

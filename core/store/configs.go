@@ -277,19 +277,16 @@ func (s *Store) SetCallbackConfigPolicy(ctx context.Context, tenantID, id string
 	return s.GetCallbackConfig(ctx, tenantID, id)
 }
 
-// CallbackConfigPolicy returns only the policy of one of the tenant's
-// configs, opening nothing sealed; ErrNotFound when there is no such
-// config.
+// CallbackConfigPolicy returns the policy of one of the tenant's configs;
+// ErrNotFound when there is no such config. It is asked at every delivery
+// attempt and answers from the config cache, which every write to the
+// configs clears.
 func (s *Store) CallbackConfigPolicy(ctx context.Context, tenantID, id string) (DeliveryPolicy, error) {
-	var raw string
-	err := s.queryRow(ctx, `SELECT policy FROM callback_configs WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&raw)
-	if errors.Is(err, sql.ErrNoRows) {
-		return DeliveryPolicy{}, fmt.Errorf("callback config %q: %w", id, ErrNotFound)
-	}
+	c, err := s.GetCallbackConfig(ctx, tenantID, id)
 	if err != nil {
-		return DeliveryPolicy{}, fmt.Errorf("get callback config policy: %w", err)
+		return DeliveryPolicy{}, err
 	}
-	return decodePolicy(id, raw)
+	return c.Policy, nil
 }
 
 // ConfigRef is what rules see of a config: no secret, only whether one is

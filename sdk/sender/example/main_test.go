@@ -22,13 +22,15 @@ import (
 
 	"github.com/callgate/callgate/core/pluginhost"
 	pluginv1 "github.com/callgate/callgate/proto/callgate/plugin/v1"
+
+	"github.com/callgate/callgate/core/srcwatch"
 )
 
 // build compiles the example as a vendor would, into a temporary folder,
 // and returns the binary's path and SHA-256.
 func build(t *testing.T) (string, string) {
 	t.Helper()
-	consultSources(t)
+	srcwatch.Consult(t, "..") // the SDK, this example included
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
@@ -194,23 +196,5 @@ func testPin(t *testing.T, bin, sum string) {
 				t.Fatalf("Start = %v, want %v", err, tt.wantErr)
 			}
 		})
-	}
-}
-
-// consultSources reads the example's and the SDK's Go files, so that
-// `go test` records them and runs this test again when one changes: the
-// build below reads them in another process, which its cache cannot see.
-func consultSources(t *testing.T) {
-	t.Helper()
-	for _, pattern := range []string{"*.go", filepath.Join("..", "*.go")} {
-		files, err := filepath.Glob(pattern)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range files {
-			if _, err := os.ReadFile(f); err != nil {
-				t.Fatal(err)
-			}
-		}
 	}
 }

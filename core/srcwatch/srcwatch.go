@@ -16,7 +16,8 @@ import (
 	"testing"
 )
 
-// Consult reads every Go source file and go.mod under dirs (recursively),
+// Consult reads every Go source file and go.mod under dirs (recursively,
+// skipping node_modules),
 // so that `go test` records them and runs the test again when one changes.
 func Consult(tb testing.TB, dirs ...string) {
 	tb.Helper()
@@ -24,6 +25,9 @@ func Consult(tb testing.TB, dirs ...string) {
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
+			}
+			if d.IsDir() && d.Name() == "node_modules" {
+				return filepath.SkipDir // an npm install: no Go in it, and large
 			}
 			if d.IsDir() || !(strings.HasSuffix(path, ".go") || d.Name() == "go.mod") {
 				return nil
