@@ -105,6 +105,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		"busy_timeout(10000)",
 		"foreign_keys(ON)",
 		"synchronous(" + sync + ")",
+		// A savepoint's journal grows past SQLite's in-memory bound in a
+		// busy shared transaction; kept in memory it costs no file writes.
+		"temp_store(MEMORY)",
 	}
 	writer, err := sql.Open("sqlite", dsn(opts.Path, pragmas, "_txlock=immediate"))
 	if err != nil {
