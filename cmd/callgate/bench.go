@@ -24,6 +24,7 @@ type benchResult struct {
 	Target        string  `json:"target"`
 	N             int     `json:"n"`
 	Concurrency   int     `json:"concurrency"`
+	Batch         int     `json:"batch,omitempty"` // callbacks per request, when more than one
 	Acked         int64   `json:"acked"`
 	Refused       int64   `json:"refused"`
 	Throttled     int64   `json:"throttled,omitempty"` // 429 answers, retried after Retry-After
@@ -61,12 +62,16 @@ func bench(args []string) error {
 	rate := fs.Float64("rate", 0, "callbacks per second to pace at (0: as fast as possible)")
 	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for deliveries after the last ack")
 	output := fs.String("o", "table", "table or json")
+	batch := fs.Int("batch", 1, "callbacks per request; above 1 they go to the batch path (SubmitCallbacks with --api connect)")
 	hold := fs.Bool("hold", false, "keep the receiver down (503) until every callback is acked, then bring it back and measure the drain")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *api != "rest" && *api != "connect" {
 		return fmt.Errorf("--api must be rest or connect")
+	}
+	if *batch < 1 || *batch > 500 {
+		return fmt.Errorf("--batch must be 1 to 500")
 	}
 	base := strings.TrimRight(*addr, "/")
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *c * 2, MaxConnsPerHost: *c * 2}, Timeout: 30 * time.Second}
@@ -79,7 +84,7 @@ func bench(args []string) error {
 		}
 		results = append(results, r)
 	}
-	r, err := gatewayRun(client, base, *tenant, *token, *api, *n, *c, *size, *rate, *wait, *hold)
+	r, err := gatewayRun(client, base, *tenant, *token, *api, *n, *c, *size, *batch, *rate, *wait, *hold)
 	if err != nil {
 		return err
 	}
@@ -106,8 +111,9 @@ func bench(args []string) error {
 	return tw.Flush()
 }
 
-// load posts n bodies with c workers and returns the ack latencies.
-func load(n, c int, rate float64, post func(i int) error) (acked, refused int64, lat []time.Duration, took time.Duration) {
+// load makes n requests with c workers and returns the ack latency of
+// each request; post says how many callbacks a request had acked.
+func load(n, c int, rate float64, post func(i int) (int, error)) (acked, refused int64, lat []time.Duration, took time.Duration) {
 	var next atomic.Int64
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -132,12 +138,13 @@ func load(n, c int, rate float64, post func(i int) error) (acked, refused int64,
 					}
 				}
 				t0 := time.Now()
-				if err := post(i); err != nil {
+				k, err := post(i)
+				if err != nil {
 					atomic.AddInt64(&refused, 1)
 					continue
 				}
 				mine = append(mine, time.Since(t0))
-				atomic.AddInt64(&acked, 1)
+				atomic.AddInt64(&acked, int64(k))
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
@@ -148,8 +155,11 @@ func load(n, c int, rate float64, post func(i int) error) (acked, refused int64,
 	return acked, refused, lat, time.Since(start)
 }
 
-func gatewayRun(client *http.Client, base, tenant, token, api string, n, c, size int, rate float64, wait time.Duration, hold bool) (benchResult, error) {
+func gatewayRun(client *http.Client, base, tenant, token, api string, n, c, size, batch int, rate float64, wait time.Duration, hold bool) (benchResult, error) {
 	res := benchResult{Target: "callgate (" + api + ")", N: n, Concurrency: c}
+	if batch > 1 {
+		res.Target, res.Batch = fmt.Sprintf("callgate (%s, batches of %d)", api, batch), batch
+	}
 	// The receiver records when each callback arrives; the callback carries
 	// its own send time, so end-to-end latency needs no bookkeeping.
 	var arrived atomic.Int64
@@ -218,34 +228,54 @@ func gatewayRun(client *http.Client, base, tenant, token, api string, n, c, size
 
 	pad := strings.Repeat("x", max(0, size-60))
 	path, contentType := base+"/"+tenant+"/message/v1/callbacks", "application/json"
-	if api == "connect" {
+	switch {
+	case api == "connect" && batch > 1:
+		path = base + "/callgate.v1.CallbackService/SubmitCallbacks"
+	case api == "connect":
 		path = base + "/callgate.v1.CallbackService/SubmitCallback"
+	case batch > 1:
+		path += "/batch"
 	}
+	requests := (n + batch - 1) / batch
 	start := time.Now()
 	var throttled atomic.Int64
-	acked, refused, lat, took := load(n, c, rate, func(i int) error {
-		content := fmt.Sprintf(`{"n":%d,"sentNs":%d,"pad":%q}`, i, time.Now().UnixNano(), pad)
-		body, _ := json.Marshal(map[string]any{"content": content, "properties": map[string]string{"rule": "http"}})
+	acked, refused, lat, took := load(requests, c, rate/float64(batch), func(j int) (int, error) {
+		var body []byte
+		k := min(batch, n-j*batch)
+		if batch == 1 {
+			content := fmt.Sprintf(`{"n":%d,"sentNs":%d,"pad":%q}`, j, time.Now().UnixNano(), pad)
+			body, _ = json.Marshal(map[string]any{"content": content, "properties": map[string]string{"rule": "http"}})
+		} else {
+			cbs := make([]map[string]any, k)
+			for m := range cbs {
+				content := fmt.Sprintf(`{"n":%d,"sentNs":%d,"pad":%q}`, j*batch+m, time.Now().UnixNano(), pad)
+				cbs[m] = map[string]any{"content": content, "properties": map[string]string{"rule": "http"}}
+			}
+			body, _ = json.Marshal(map[string]any{"callbacks": cbs})
+		}
 		for {
 			req, _ := http.NewRequest(http.MethodPost, path, bytes.NewReader(body))
 			req.Header.Set("Content-Type", contentType)
 			req.Header.Set("Authorization", "Bearer "+token)
 			resp, err := client.Do(req)
 			if err != nil {
-				return err
+				return 0, err
 			}
-			io.Copy(io.Discard, resp.Body)
+			answer, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			switch resp.StatusCode {
 			case http.StatusOK:
-				return nil
+				if batch == 1 {
+					return 1, nil
+				}
+				return batchAccepted(answer, k)
 			case http.StatusTooManyRequests:
 				// Over the tenant's ingest limit: a well-behaved client
 				// waits as told and sends again.
 				throttled.Add(1)
 				time.Sleep(retryAfter(resp.Header.Get("Retry-After")))
 			default:
-				return fmt.Errorf("status %d", resp.StatusCode)
+				return 0, fmt.Errorf("status %d", resp.StatusCode)
 			}
 		}
 	})
@@ -308,20 +338,40 @@ func ceilingRun(client *http.Client, n, c, size int, rate float64) (benchResult,
 	defer srv.Close()
 	url := "http://" + ln.Addr().String() + "/demo/message/v1/callbacks"
 	pad := strings.Repeat("x", max(0, size-60))
-	acked, refused, lat, took := load(n, c, rate, func(i int) error {
+	acked, refused, lat, took := load(n, c, rate, func(i int) (int, error) {
 		body := fmt.Sprintf(`{"content":%q}`, fmt.Sprintf(`{"n":%d,"sentNs":%d,"pad":%q}`, i, time.Now().UnixNano(), pad))
 		resp, err := client.Post(url, "application/json", strings.NewReader(body))
 		if err != nil {
-			return err
+			return 0, err
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		return nil
+		return 1, nil
 	})
 	res.Acked, res.Refused = acked, refused
 	res.IngestPerSec = float64(acked) / took.Seconds()
 	res.AckP50Ms, res.AckP99Ms = pct(lat, 0.5), pct(lat, 0.99)
 	return res, nil
+}
+
+// batchAccepted reads how many of a batch of k were accepted, from the
+// REST envelope or the Connect answer; a batch with refusals is an error,
+// as a refused single callback is.
+func batchAccepted(answer []byte, k int) (int, error) {
+	var a struct {
+		Accepted int `json:"accepted"`
+		Result   struct {
+			Accepted int `json:"accepted"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(answer, &a); err != nil {
+		return 0, fmt.Errorf("read batch answer: %w", err)
+	}
+	got := max(a.Accepted, a.Result.Accepted)
+	if got != k {
+		return got, fmt.Errorf("%d of a batch of %d refused", k-got, k)
+	}
+	return got, nil
 }
 
 func modifyConfig(client *http.Client, base, token string, op int, url string) error {

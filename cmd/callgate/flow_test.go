@@ -137,6 +137,50 @@ func TestConnectAndGRPC(t *testing.T) {
 	}
 }
 
+// TestBatchArrives: callbacks sent in batches, on the seed path and over
+// Connect, each arrive once, signed, through the http rule and plugin.
+func TestBatchArrives(t *testing.T) {
+	g := startGateway(t, t.TempDir())
+	rc := newReceiver(t, nil)
+	g.addConfig(rc.url, "", "plain-token")
+	want := map[string]bool{}
+	var cbs []map[string]any
+	for i := range 40 {
+		content := fmt.Sprintf(`{"batch":"rest","n":%d}`, i)
+		want[content] = true
+		cbs = append(cbs, map[string]any{"content": content, "properties": map[string]any{"rule": "http"}})
+	}
+	// One of them bad: it alone is refused.
+	cbs = append(cbs, map[string]any{"content": "x", "properties": map[string]any{"rule": "no-such-rule"}})
+	var env envelope
+	if status := g.call("/demo/message/v1/callbacks/batch", "demo-secret", map[string]any{"callbacks": cbs}, &env); status != http.StatusOK {
+		t.Fatalf("batch: %d %+v", status, env)
+	}
+	if env.Result["accepted"] != float64(40) || env.Result["refused"] != float64(1) {
+		t.Fatalf("batch answer: %+v", env.Result)
+	}
+	c := callgatev1connect.NewCallbackServiceClient(http.DefaultClient, g.base, bearer("demo-secret"))
+	req := &callgatev1.SubmitCallbacksRequest{}
+	for i := range 10 {
+		content := fmt.Sprintf(`{"batch":"connect","n":%d}`, i)
+		want[content] = true
+		req.Callbacks = append(req.Callbacks, &callgatev1.SubmitCallbackRequest{Content: content})
+	}
+	resp, err := c.SubmitCallbacks(contextWithTimeout(t, 10*time.Second), connect.NewRequest(req))
+	if err != nil || resp.Msg.GetAccepted() != 10 {
+		t.Fatalf("SubmitCallbacks: %v %v", resp, err)
+	}
+	got := rc.waitFor(t, 30*time.Second, "every callback of the batches", func(r []received) bool { return len(r) >= len(want) })
+	seen := map[string]bool{}
+	for _, x := range got {
+		if !want[string(x.body)] || seen[string(x.body)] {
+			t.Errorf("unexpected or repeated arrival %q", x.body)
+		}
+		seen[string(x.body)] = true
+		verifyStandard(t, "plain-token", x.header, x.body)
+	}
+}
+
 // TestBadInput checks that each kind of bad request gets its status and
 // stable code inside the envelope, and the gateway keeps serving.
 func TestBadInput(t *testing.T) {

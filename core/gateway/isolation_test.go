@@ -358,6 +358,23 @@ func tenantCalls() []isoCall {
 			Properties: &callgatev1.CallbackProperties{AppKey: a.key}}))
 		return err
 	})
+	add("callbacks_for_a", "UnauthorizedOperation.Forbidden", connect.CodePermissionDenied, func(ctx context.Context, c clients, a tenantA) error {
+		_, err := c.callback.SubmitCallbacks(ctx, connect.NewRequest(&callgatev1.SubmitCallbacksRequest{TenantId: a.id,
+			Callbacks: []*callgatev1.SubmitCallbackRequest{{Content: "{}"}}}))
+		return err
+	})
+	add("callbacks_one_for_a", "", 0, func(ctx context.Context, c clients, a tenantA) error {
+		r, err := c.callback.SubmitCallbacks(ctx, connect.NewRequest(&callgatev1.SubmitCallbacksRequest{
+			Callbacks: []*callgatev1.SubmitCallbackRequest{{TenantId: a.id, Content: "{}"}, {Content: "{}", Properties: &callgatev1.CallbackProperties{AppKey: a.key}}}}))
+		if err == nil {
+			for _, res := range r.Msg.GetResults() {
+				if res.GetErrorCode() != "UnauthorizedOperation.Forbidden" {
+					return fmt.Errorf("%w: a callback for A in a batch answered %v", errLeak, res)
+				}
+			}
+		}
+		return err
+	})
 	code, cc = notFound("ResourceNotFound.Delivery")
 	add("feedback_on_a_delivery", code, cc, func(ctx context.Context, c clients, a tenantA) error {
 		_, err := c.feedback.SubmitFeedback(ctx, connect.NewRequest(&callgatev1.SubmitFeedbackRequest{
@@ -469,6 +486,10 @@ func TestIsolation(t *testing.T) {
 			{name: "callback_with_a_app_key", path: "/iso-b/message/v1/callbacks", body: string(appKeyA),
 				wantStatus: 403, wantCode: "UnauthorizedOperation.Forbidden"},
 			{name: "callback_on_a_path_as_agent_of_a", path: "/" + a.id + "/message/v1/callbacks", body: `{"content":"{}"}`,
+				proxy: a.id, wantStatus: 403, wantCode: "UnauthorizedOperation.NoPermissionFeature"},
+			{name: "batch_on_a_path", path: "/" + a.id + "/message/v1/callbacks/batch", body: `{"callbacks":[{"content":"{}"}]}`,
+				wantStatus: 403, wantCode: "UnauthorizedOperation.Forbidden"},
+			{name: "batch_on_a_path_as_agent_of_a", path: "/" + a.id + "/message/v1/callbacks/batch", body: `{"callbacks":[{"content":"{}"}]}`,
 				proxy: a.id, wantStatus: 403, wantCode: "UnauthorizedOperation.NoPermissionFeature"},
 			{name: "feedback_on_a_delivery", path: "/message/v1/feedback/http", body: string(feedback),
 				wantStatus: 404, wantCode: "ResourceNotFound.Delivery"},

@@ -119,6 +119,10 @@ func TestRateLimits(t *testing.T) {
 		}
 		wantLimited(t, "SubmitCallback over Connect", limitPost(t, r.base+"/callgate.v1.CallbackService/SubmitCallback",
 			gateway.DevSecret, `{"content":"x"}`))
+		// A batch draws from the same bucket, one token a callback.
+		wantLimited(t, "a batch on the seed path", limitPost(t, seed+"/batch", gateway.DevSecret, `{"callbacks":[{"content":"x"}]}`))
+		wantLimited(t, "SubmitCallbacks over Connect", limitPost(t, r.base+"/callgate.v1.CallbackService/SubmitCallbacks",
+			gateway.DevSecret, `{"callbacks":[{"content":"x"}]}`))
 		if a := limitPost(t, r.base+"/other/message/v1/callbacks", otherSecret, `{"content":"x"}`); a.status == http.StatusTooManyRequests {
 			t.Errorf("another tenant's callback: %d %s", a.status, a.body)
 		}

@@ -28,11 +28,12 @@ func (g *Gateway) routes() http.Handler {
 	// /{tenantId}/... pattern overlap in ServeMux's eyes, so each set gets
 	// its own mux and the first path segment picks one.
 	mux, rpc := http.NewServeMux(), http.NewServeMux()
-	svc := ingest.New(g.store, g.rules, g.dispatcher, g.log.With("component", "ingest"),
-		ingest.Options{MaxContent: g.cfg.MaxContentBytes, Metrics: g.metrics,
-			Receipts: feedbackReceipts{channels: g.channels, host: g.host}})
-	// Per-tenant rate limits, after authentication (see limitedMux).
+	// Per-tenant rate limits, after authentication (see limitedMux); a
+	// batch is charged by the ingest service, one token per callback.
 	lim, limited := g.rateLimits()
+	svc := ingest.New(g.store, g.rules, g.dispatcher, g.log.With("component", "ingest"),
+		ingest.Options{MaxContent: g.cfg.MaxContentBytes, Metrics: g.metrics, Limiter: ingestLimiter{lim},
+			Receipts: feedbackReceipts{channels: g.channels, host: g.host}})
 	ingest.NewRESTHandler(svc, limits.Reuse(g.auth), g.log.With("component", "ingest")).Register(mux)
 
 	logged := connect.UnaryInterceptorFunc(g.logErrors)
@@ -104,6 +105,13 @@ func (g *Gateway) rateLimits() (*limits.Limits, connect.UnaryInterceptorFunc) {
 		callgatev1connect.ChannelServiceName:                     limits.Manage,
 		callgatev1connect.DeliveryServiceName:                    limits.Manage,
 	})
+}
+
+// ingestLimiter charges a batch to the tenant's ingest bucket.
+type ingestLimiter struct{ lim *limits.Limits }
+
+func (l ingestLimiter) TakeIngest(tenantID string, n int) error {
+	return l.lim.TakeN(limits.Ingest, tenantID, n)
 }
 
 // limitedMux applies the ingest bucket to the seed callbacks path of mux.

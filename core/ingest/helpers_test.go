@@ -36,7 +36,7 @@ const (
 const hookURL = "https://receiver.example/hook"
 
 // testOptions keep the limits small, so that tests of them send little.
-var testOptions = ingest.Options{MaxContent: 1024, MaxDeliveries: 3}
+var testOptions = ingest.Options{MaxContent: 1024, MaxDeliveries: 3, MaxBatch: 6}
 
 // env is the ingest service over a real store, served over loopback.
 type env struct {

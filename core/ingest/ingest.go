@@ -56,6 +56,12 @@ type Options struct {
 	MaxDeliveries int
 	// Metrics, when set, counts submissions and times acknowledgements.
 	Metrics *metrics.Metrics
+	// MaxBatch bounds how many callbacks one batch may hold (default
+	// DefaultMaxBatch).
+	MaxBatch int
+	// Limiter, when set, charges the tenant's ingest rate for a batch;
+	// single callbacks are charged by the transport.
+	Limiter Limiter
 	// Receipts, when set, reads the reports vendors post to the feedback
 	// path in their own formats (see SubmitReport). Without it the path
 	// takes callgate's own {"deliveryId", "status", "detail"} only.
@@ -78,6 +84,9 @@ func New(s Store, r route.Router, n Notifier, log *slog.Logger, opts Options) *S
 	}
 	if opts.MaxDeliveries <= 0 {
 		opts.MaxDeliveries = 100
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = DefaultMaxBatch
 	}
 	return &Service{store: s, router: r, notify: n, log: log, opts: opts}
 }
@@ -122,29 +131,42 @@ func (s *Service) Submit(ctx context.Context, p auth.Principal, cb Callback) (ac
 }
 
 func (s *Service) submit(ctx context.Context, p auth.Principal, cb Callback) (Accepted, error) {
-	requestID := reqid.From(ctx)
-	if err := s.checkTenant(ctx, p, cb.TenantID); err != nil {
-		return Accepted{}, err
-	}
-	if cb.AppKey != "" && cb.AppKey != p.AppKey {
-		return Accepted{}, apierr.New(apierr.Forbidden, "properties.appKey is not the app key of these credentials")
-	}
-	if len(cb.Content) > s.opts.MaxContent {
-		return Accepted{}, apierr.New(apierr.BodyTooLarge, "content is %d bytes, more than the %d allowed", len(cb.Content), s.opts.MaxContent)
-	}
-	if len(cb.IdempotencyKey) > 255 {
-		return Accepted{}, apierr.New(apierr.InvalidParameterValue, "the idempotency key is longer than 255 characters")
-	}
 	configs, err := s.store.ConfigRefs(ctx, p.TenantID)
 	if err != nil {
 		return Accepted{}, apierr.Internal(err)
+	}
+	nm, err := s.prepare(ctx, p, cb, RouteConfigs(configs))
+	if err != nil {
+		return Accepted{}, err
+	}
+	stored, ds, existed, err := s.store.InsertMessage(ctx, nm.Message, nm.Deliveries)
+	if err != nil {
+		return Accepted{}, apierr.Internal(err)
+	}
+	return s.accepted(ctx, stored, ds, existed), nil
+}
+
+// prepare checks a callback, runs it through its rule and makes the
+// message and deliveries to store.
+func (s *Service) prepare(ctx context.Context, p auth.Principal, cb Callback, configs []route.Config) (store.NewMessage, error) {
+	if err := s.checkTenant(ctx, p, cb.TenantID); err != nil {
+		return store.NewMessage{}, err
+	}
+	if cb.AppKey != "" && cb.AppKey != p.AppKey {
+		return store.NewMessage{}, apierr.New(apierr.Forbidden, "properties.appKey is not the app key of these credentials")
+	}
+	if len(cb.Content) > s.opts.MaxContent {
+		return store.NewMessage{}, apierr.New(apierr.BodyTooLarge, "content is %d bytes, more than the %d allowed", len(cb.Content), s.opts.MaxContent)
+	}
+	if len(cb.IdempotencyKey) > 255 {
+		return store.NewMessage{}, apierr.New(apierr.InvalidParameterValue, "the idempotency key is longer than 255 characters")
 	}
 	msg := store.Message{
 		ID:             store.NewID("msg"),
 		TenantID:       p.TenantID,
 		Rule:           cb.Rule,
 		Content:        cb.Content,
-		RequestID:      requestID,
+		RequestID:      reqid.From(ctx),
 		IdempotencyKey: cb.IdempotencyKey,
 	}
 	if msg.Rule == "" {
@@ -157,15 +179,15 @@ func (s *Service) submit(ctx context.Context, p auth.Principal, cb Callback) (Ac
 		Content:   cb.Content,
 		AppKey:    p.AppKey,
 		Ext:       cb.Ext,
-		Configs:   RouteConfigs(configs),
+		Configs:   configs,
 	}
 	deliveries, err := s.decide(ctx, in)
 	if err != nil {
-		return Accepted{}, err
+		return store.NewMessage{}, err
 	}
 	props, err := json.Marshal(map[string]any{"appKey": p.AppKey, "rule": msg.Rule, "ext": cb.Ext})
 	if err != nil {
-		return Accepted{}, apierr.Internal(fmt.Errorf("encode properties: %w", err))
+		return store.NewMessage{}, apierr.Internal(fmt.Errorf("encode properties: %w", err))
 	}
 	msg.Properties = props
 	if pc, ok := s.notify.(Preclaimer); ok {
@@ -176,23 +198,26 @@ func (s *Service) submit(ctx context.Context, p auth.Principal, cb Callback) (Ac
 			}
 		}
 	}
-	stored, ds, existed, err := s.store.InsertMessage(ctx, msg, deliveries)
-	if err != nil {
-		return Accepted{}, apierr.Internal(err)
-	}
+	return store.NewMessage{Message: msg, Deliveries: deliveries}, nil
+}
+
+// accepted hands a stored message's deliveries to the dispatcher (unless
+// it was a duplicate) and makes its acknowledgement.
+func (s *Service) accepted(ctx context.Context, stored store.Message, ds []store.Delivery, existed bool) Accepted {
+	requestID := reqid.From(ctx)
 	acc := Accepted{MessageID: stored.ID, RequestID: requestID, Duplicate: existed}
 	for _, d := range ds {
 		acc.DeliveryIDs = append(acc.DeliveryIDs, d.ID)
 	}
 	if existed {
 		s.log.InfoContext(ctx, "duplicate callback answered with the first one",
-			"request_id", requestID, "tenant", p.TenantID, "message_id", stored.ID)
-		return acc, nil
+			"request_id", requestID, "tenant", stored.TenantID, "message_id", stored.ID)
+		return acc
 	}
 	s.notify.Notify(ds)
-	s.log.DebugContext(ctx, "callback accepted", "request_id", requestID, "tenant", p.TenantID,
+	s.log.DebugContext(ctx, "callback accepted", "request_id", requestID, "tenant", stored.TenantID,
 		"message_id", stored.ID, "deliveries", len(ds))
-	return acc, nil
+	return acc
 }
 
 // checkTenant makes sure the credentials may act on the addressed tenant.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/callgate/callgate/core/apierr"
@@ -25,6 +26,7 @@ type Authenticator interface {
 // Paths of the seed's REST API.
 const (
 	CallbacksPath = "POST /{tenantId}/message/v1/callbacks"
+	BatchPath     = "POST /{tenantId}/message/v1/callbacks/batch"
 	FeedbackPath  = "POST /message/v1/feedback/{channelId}"
 )
 
@@ -47,6 +49,27 @@ type cooperationParams struct {
 	} `json:"properties"`
 }
 
+// callback is the callback params describe.
+func (params cooperationParams) callback() (Callback, error) {
+	var cb Callback
+	var err error
+	if cb.Content, err = rawText(params.Content); err != nil {
+		return Callback{}, apierr.New(apierr.ParamError, "content: %v", err)
+	}
+	if params.Properties != nil {
+		cb.AppKey, cb.Rule = params.Properties.AppKey, params.Properties.Rule
+		if len(params.Properties.Ext) > 0 {
+			cb.Ext = make(map[string]string, len(params.Properties.Ext))
+			for k, v := range params.Properties.Ext {
+				if cb.Ext[k], err = rawText(v); err != nil {
+					return Callback{}, apierr.New(apierr.ParamError, "properties.ext.%s: %v", k, err)
+				}
+			}
+		}
+	}
+	return cb, nil
+}
+
 // RESTHandler serves the seed's REST paths.
 type RESTHandler struct {
 	svc  *Service
@@ -62,6 +85,7 @@ func NewRESTHandler(svc *Service, a Authenticator, log *slog.Logger) *RESTHandle
 // Register adds the seed's paths to mux.
 func (h *RESTHandler) Register(mux *http.ServeMux) {
 	mux.HandleFunc(CallbacksPath, h.callbacks)
+	mux.HandleFunc(BatchPath, h.batch)
 	mux.HandleFunc(FeedbackPath, h.feedback)
 }
 
@@ -77,23 +101,12 @@ func (h *RESTHandler) callbacks(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	cb := Callback{TenantID: r.PathValue("tenantId"), IdempotencyKey: r.Header.Get("Idempotency-Key")}
-	if cb.Content, err = rawText(params.Content); err != nil {
-		h.fail(w, r, apierr.New(apierr.ParamError, "content: %v", err))
+	cb, err := params.callback()
+	if err != nil {
+		h.fail(w, r, err)
 		return
 	}
-	if params.Properties != nil {
-		cb.AppKey, cb.Rule = params.Properties.AppKey, params.Properties.Rule
-		if len(params.Properties.Ext) > 0 {
-			cb.Ext = make(map[string]string, len(params.Properties.Ext))
-			for k, v := range params.Properties.Ext {
-				if cb.Ext[k], err = rawText(v); err != nil {
-					h.fail(w, r, apierr.New(apierr.ParamError, "properties.ext.%s: %v", k, err))
-					return
-				}
-			}
-		}
-	}
+	cb.TenantID, cb.IdempotencyKey = r.PathValue("tenantId"), r.Header.Get("Idempotency-Key")
 	acc, err := h.svc.Submit(ctx, p, cb)
 	if err != nil {
 		h.fail(w, r, err)
@@ -300,6 +313,10 @@ func (h *RESTHandler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		"path", r.URL.Path, "code", e.Code, "status", e.Status, "error", err.Error())
 	if e.Code == apierr.Unauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="callgate"`)
+	}
+	var ra retryAfter
+	if errors.As(err, &ra) {
+		w.Header().Set("Retry-After", strconv.Itoa(ra.RetryAfter()))
 	}
 	h.write(w, r, e.Status, Envelope{Code: e.Code, Message: e.Message, Result: map[string]any{"requestId": reqid.From(r.Context())}})
 }

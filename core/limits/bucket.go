@@ -105,7 +105,15 @@ func (l *Limiter) Rate() Rate {
 // Allow takes a token from key's bucket. When there is none it takes
 // nothing and says how long until there will be one.
 func (l *Limiter) Allow(key string) (retryAfter time.Duration, ok bool) {
-	if l == nil {
+	return l.AllowN(key, 1)
+}
+
+// AllowN takes n tokens from key's bucket at once, for a batch of n calls.
+// When there are fewer it takes nothing and says how long until there will
+// be n; n above the burst never fits (see [Rate]), and the wait says when
+// the bucket is full.
+func (l *Limiter) AllowN(key string, n int) (retryAfter time.Duration, ok bool) {
+	if l == nil || n <= 0 {
 		return 0, true
 	}
 	now := l.now()
@@ -125,10 +133,14 @@ func (l *Limiter) Allow(key string) (retryAfter time.Duration, ok bool) {
 		tat = now.Add(most)
 		l.tats[key] = tat
 	}
-	if ahead := tat.Sub(now); ahead > l.tolerance {
+	if n > l.rate.Burst {
+		return max(tat.Sub(now), 0), false
+	}
+	// n tokens fit when the last of them would be allowed on its own.
+	if ahead := tat.Sub(now) + time.Duration(n-1)*l.interval; ahead > l.tolerance {
 		return ahead - l.tolerance, false
 	}
-	l.tats[key] = tat.Add(l.interval)
+	l.tats[key] = tat.Add(time.Duration(n) * l.interval)
 	return 0, true
 }
 

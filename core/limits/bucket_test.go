@@ -208,3 +208,48 @@ func TestNewDefaults(t *testing.T) {
 		t.Errorf("manage rate = %+v, want the default rate with burst 5", got)
 	}
 }
+
+func TestLimiterAllowN(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		used     int // tokens taken one by one first
+		n        int
+		wantOK   bool
+		wantWait time.Duration
+	}{
+		{"full_bucket_takes_all", 0, 10, true, 0},
+		{"some_left", 4, 6, true, 0},
+		{"one_short", 5, 6, false, 100 * time.Millisecond},
+		{"empty", 10, 3, false, 300 * time.Millisecond},
+		{"more_than_burst", 0, 11, false, 0},
+		{"none", 10, 0, true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newClock()
+			l := limits.NewLimiter(limits.Rate{PerSecond: 10, Burst: 10}, c.Now)
+			for range tc.used {
+				mustAllow(t, l, "t1")
+			}
+			wait, ok := l.AllowN("t1", tc.n)
+			if ok != tc.wantOK || wait != tc.wantWait {
+				t.Fatalf("AllowN(%d) after %d = %v, %v; want %v, %v", tc.n, tc.used, wait, ok, tc.wantWait, tc.wantOK)
+			}
+			// What was refused took nothing: the bucket is as it was.
+			left := 10 - tc.used
+			if ok {
+				left -= tc.n
+			}
+			for range left {
+				mustAllow(t, l, "t1")
+			}
+			mustRefuse(t, l, "t1", 100*time.Millisecond)
+			if ok && tc.n > 0 {
+				// After the wait the tokens are there again.
+				c.Advance(time.Duration(tc.n) * 100 * time.Millisecond)
+				if _, ok := l.AllowN("t1", tc.n); !ok {
+					t.Fatalf("AllowN(%d) refused after the bucket refilled", tc.n)
+				}
+			}
+		})
+	}
+}

@@ -133,6 +133,34 @@ func (l *Limits) limiterFor(c Class, tenantID string) *Limiter {
 	return lim
 }
 
+// TakeN takes n tokens at once from the tenant's bucket of class c, for
+// a batch of n calls. Over the limit it returns an *ExceededError.
+func (l *Limits) TakeN(c Class, tenantID string, n int) error {
+	lim := l.limiterFor(c, tenantID)
+	wait, ok := lim.AllowN(tenantID, n)
+	if ok {
+		return nil
+	}
+	if b := lim.Rate().Burst; n > b {
+		return &ExceededError{API: apierr.New(apierr.LimitExceeded,
+			"a batch of %d is more than this tenant's burst of %d; send smaller batches", n, b), Wait: wait}
+	}
+	return &ExceededError{API: exceeded(c, lim, wait), Wait: wait}
+}
+
+// ExceededError is a call over its rate limit: its API error, and how long
+// until it would be allowed.
+type ExceededError struct {
+	API  *apierr.Error
+	Wait time.Duration
+}
+
+func (e *ExceededError) Error() string { return e.API.Error() }
+func (e *ExceededError) Unwrap() error { return e.API }
+
+// RetryAfter is the Retry-After value to answer with, in whole seconds.
+func (e *ExceededError) RetryAfter() int { return RetryAfterSeconds(e.Wait) }
+
 // RetryAfterHeader is the standard header that says when to try again.
 const RetryAfterHeader = "Retry-After"
 

@@ -33,7 +33,88 @@ type Message struct {
 // attempt (in flight, attempt 1, held until then): the dispatcher takes it
 // from memory and sends it without a write of its own to claim it.
 func (s *Store) InsertMessage(ctx context.Context, m Message, ds []Delivery) (Message, []Delivery, bool, error) {
+	nm := newMessage(m, ds, time.Now().UTC())
+	var ins Inserted
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		var err error
+		ins, err = insertMessage(ctx, tx, nm)
+		return err
+	})
+	if err != nil {
+		return Message{}, nil, false, fmt.Errorf("store message: %w", err)
+	}
+	return ins.Message, ins.Deliveries, ins.Existed, nil
+}
+
+// NewMessage is one message of InsertMessages with its deliveries.
+type NewMessage struct {
+	Message    Message
+	Deliveries []Delivery
+}
+
+// Inserted is what InsertMessages made of one message: the message and
+// deliveries stored (the first ones when Existed), or Err.
+type Inserted struct {
+	Message    Message
+	Deliveries []Delivery
+	Existed    bool
+	Err        error
+}
+
+// InsertMessages stores many messages, each as InsertMessage would, in one
+// transaction, and returns once it is committed. Each message stands alone:
+// one that fails (its Err) leaves nothing behind and keeps no other from
+// being stored. A message whose idempotency key an earlier one of the same
+// call used is answered with that one, as a duplicate. The error is for
+// the transaction as a whole, when nothing was stored.
+func (s *Store) InsertMessages(ctx context.Context, ms []NewMessage) ([]Inserted, error) {
 	now := time.Now().UTC()
+	prepared := make([]NewMessage, len(ms))
+	for i, nm := range ms {
+		prepared[i] = newMessage(nm.Message, nm.Deliveries, now)
+	}
+	out := make([]Inserted, len(ms))
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		// First all at once: a message fails only on a broken store, and a
+		// savepoint for each costs two statements more per message.
+		if err := runInSavepoint(ctx, tx, func(ctx context.Context, tx *txn) error {
+			for i, nm := range prepared {
+				var err error
+				if out[i], err = insertMessage(ctx, tx, nm); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err == nil || errors.Is(err, errTxLost) {
+			return err
+		}
+		// One failed and took the others back with it: again, each on its
+		// own, so that it fails alone.
+		for i, nm := range prepared {
+			// Each message in a savepoint of its own, inside the write's.
+			err := runInSavepoint(ctx, tx, func(ctx context.Context, tx *txn) error {
+				var err error
+				out[i], err = insertMessage(ctx, tx, nm)
+				return err
+			})
+			if errors.Is(err, errTxLost) {
+				return err
+			}
+			if err != nil {
+				out[i] = Inserted{Err: fmt.Errorf("store message %d: %w", i, err)}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store messages: %w", err)
+	}
+	return out, nil
+}
+
+// newMessage gives a message and its deliveries their ids, times and first
+// state, on a copy of ds.
+func newMessage(m Message, ds []Delivery, now time.Time) NewMessage {
 	if m.ID == "" {
 		m.ID = NewID("msg")
 	}
@@ -57,49 +138,42 @@ func (s *Store) InsertMessage(ctx context.Context, m Message, ds []Delivery) (Me
 		}
 		d.CreatedAt, d.UpdatedAt = now, now
 	}
-	var existed bool
-	var first Message
-	var firstDs []Delivery
-	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
-		if m.IdempotencyKey != "" {
-			var err error
-			first, firstDs, err = messageByIdempotencyKey(ctx, tx, m.TenantID, m.IdempotencyKey)
-			if err == nil {
-				existed = true
-				return nil
-			}
-			if !errors.Is(err, ErrNotFound) {
-				return err
-			}
+	return NewMessage{Message: m, Deliveries: ds}
+}
+
+// insertMessage stores nm in tx, or finds the first message with its
+// idempotency key.
+func insertMessage(ctx context.Context, tx *txn, nm NewMessage) (Inserted, error) {
+	m := nm.Message
+	if m.IdempotencyKey != "" {
+		first, firstDs, err := messageByIdempotencyKey(ctx, tx, m.TenantID, m.IdempotencyKey)
+		if err == nil {
+			return Inserted{Message: first, Deliveries: firstDs, Existed: true}, nil
 		}
-		var idem any
-		if m.IdempotencyKey != "" {
-			idem = m.IdempotencyKey
+		if !errors.Is(err, ErrNotFound) {
+			return Inserted{}, err
 		}
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO messages (id, tenant_id, rule, content, properties, request_id, idempotency_key, created_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.ID, m.TenantID, m.Rule, m.Content, string(m.Properties), m.RequestID, idem, millis(now)); err != nil {
-			return fmt.Errorf("insert message: %w", err)
-		}
-		for i := range ds {
-			args, err := deliveryArgs(&ds[i])
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, insertDelivery, args...); err != nil {
-				return fmt.Errorf("insert delivery: %w", err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return Message{}, nil, false, fmt.Errorf("store message: %w", err)
 	}
-	if existed {
-		return first, firstDs, true, nil
+	var idem any
+	if m.IdempotencyKey != "" {
+		idem = m.IdempotencyKey
 	}
-	return m, ds, false, nil
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO messages (id, tenant_id, rule, content, properties, request_id, idempotency_key, created_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.TenantID, m.Rule, m.Content, string(m.Properties), m.RequestID, idem, millis(m.CreatedAt)); err != nil {
+		return Inserted{}, fmt.Errorf("insert message: %w", err)
+	}
+	for i := range nm.Deliveries {
+		args, err := deliveryArgs(&nm.Deliveries[i])
+		if err != nil {
+			return Inserted{}, err
+		}
+		if _, err := tx.ExecContext(ctx, insertDelivery, args...); err != nil {
+			return Inserted{}, fmt.Errorf("insert delivery: %w", err)
+		}
+	}
+	return Inserted{Message: m, Deliveries: nm.Deliveries}, nil
 }
 
 func messageByIdempotencyKey(ctx context.Context, tx *txn, tenantID, key string) (Message, []Delivery, error) {

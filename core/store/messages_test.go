@@ -339,3 +339,87 @@ func TestInsertMessage_round_trip(t *testing.T) {
 		})
 	}
 }
+
+func TestInsertMessages(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, path := openStore(t, store.Options{})
+	db := rawDB(t, path)
+	old := mustInsertKeyed(t, s, "acme", "key-old")
+
+	taken := store.NewID("msg")
+	batches0, _ := s.Stats()
+	got, err := s.InsertMessages(ctx, []store.NewMessage{
+		{Message: store.Message{TenantID: "acme", Content: "one", IdempotencyKey: "key-1"}, Deliveries: []store.Delivery{webhook("https://a.example.com")}},
+		{Message: store.Message{ID: taken, TenantID: "acme", Content: "two"}, Deliveries: []store.Delivery{webhook("https://b.example.com"), webhook("https://c.example.com")}},
+		// The same id again: refused alone, with its delivery.
+		{Message: store.Message{ID: taken, TenantID: "acme", Content: "three"}, Deliveries: []store.Delivery{webhook("https://d.example.com")}},
+		// key-1 again in the same call, and a key stored before it.
+		{Message: store.Message{TenantID: "acme", Content: "four", IdempotencyKey: "key-1"}, Deliveries: []store.Delivery{webhook("https://e.example.com")}},
+		{Message: store.Message{TenantID: "acme", Content: "five", IdempotencyKey: "key-old"}, Deliveries: []store.Delivery{webhook("https://f.example.com")}},
+	})
+	if err != nil {
+		t.Fatalf("InsertMessages: %v", err)
+	}
+	if batches1, _ := s.Stats(); batches1-batches0 != 1 {
+		t.Errorf("InsertMessages took %d commits, want 1", batches1-batches0)
+	}
+	if len(got) != 5 {
+		t.Fatalf("InsertMessages returned %d results, want 5", len(got))
+	}
+	for i, want := range []struct {
+		content    string
+		deliveries int
+		existed    bool
+		fails      bool
+	}{
+		{"one", 1, false, false},
+		{"two", 2, false, false},
+		{"", 0, false, true},
+		{"one", 1, true, false},
+		{"", 1, true, false},
+	} {
+		r := got[i]
+		if (r.Err != nil) != want.fails {
+			t.Errorf("message %d: error %v, want failure %v", i, r.Err, want.fails)
+			continue
+		}
+		if want.fails {
+			continue
+		}
+		if r.Existed != want.existed || len(r.Deliveries) != want.deliveries || (want.content != "" && r.Message.Content != want.content) {
+			t.Errorf("message %d: %+v, want content %q, %d deliveries, existed %v", i, r, want.content, want.deliveries, want.existed)
+		}
+		for _, d := range r.Deliveries {
+			if d.MessageID != r.Message.ID {
+				t.Errorf("message %d: delivery %s belongs to %s", i, d.ID, d.MessageID)
+			}
+		}
+	}
+	if got[3].Message.ID != got[0].Message.ID {
+		t.Errorf("a key repeated in the call answered %s, want the first %s", got[3].Message.ID, got[0].Message.ID)
+	}
+	if got[4].Message.ID != old.ID {
+		t.Errorf("a key stored before answered %s, want %s", got[4].Message.ID, old.ID)
+	}
+	// On disk: the message before, one, two; three's delivery is not there.
+	if n := count(t, db, `SELECT COUNT(*) FROM messages WHERE tenant_id = 'acme'`); n != 3 {
+		t.Errorf("messages on disk = %d, want 3", n)
+	}
+	if n := count(t, db, `SELECT COUNT(*) FROM deliveries WHERE destination = 'https://d.example.com'`); n != 0 {
+		t.Errorf("the refused message's delivery was stored")
+	}
+	if n := count(t, db, `SELECT COUNT(*) FROM deliveries WHERE tenant_id = 'acme'`); n != 4 {
+		t.Errorf("deliveries on disk = %d, want 4", n)
+	}
+}
+
+func mustInsertKeyed(t testing.TB, s *store.Store, tenant, key string) store.Message {
+	t.Helper()
+	m, _, _, err := s.InsertMessage(t.Context(), store.Message{TenantID: tenant, Content: "before", IdempotencyKey: key},
+		[]store.Delivery{webhook("https://z.example.com")})
+	if err != nil {
+		t.Fatalf("InsertMessage: %v", err)
+	}
+	return m
+}

@@ -221,6 +221,210 @@ func (x *SubmitCallbackResponse) GetDeliveryIds() []string {
 	return nil
 }
 
+type SubmitCallbacksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant. Optional, as in SubmitCallbackRequest; each callback's own
+	// tenant_id, when set, must be this one too.
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// At most 500 callbacks, and at most 4 MiB in all.
+	Callbacks     []*SubmitCallbackRequest `protobuf:"bytes,2,rep,name=callbacks,proto3" json:"callbacks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitCallbacksRequest) Reset() {
+	*x = SubmitCallbacksRequest{}
+	mi := &file_callgate_v1_callback_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitCallbacksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitCallbacksRequest) ProtoMessage() {}
+
+func (x *SubmitCallbacksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_v1_callback_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitCallbacksRequest.ProtoReflect.Descriptor instead.
+func (*SubmitCallbacksRequest) Descriptor() ([]byte, []int) {
+	return file_callgate_v1_callback_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SubmitCallbacksRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *SubmitCallbacksRequest) GetCallbacks() []*SubmitCallbackRequest {
+	if x != nil {
+		return x.Callbacks
+	}
+	return nil
+}
+
+// SubmitCallbacksResult is one callback's answer: accepted (message_id and
+// delivery_ids set) or refused (error_code and error_message set).
+type SubmitCallbacksResult struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	MessageId   string                 `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	DeliveryIds []string               `protobuf:"bytes,2,rep,name=delivery_ids,json=deliveryIds,proto3" json:"delivery_ids,omitempty"`
+	// The idempotency key was seen before: the ids are the first callback's.
+	Duplicate bool `protobuf:"varint,3,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
+	// The stable error code, as the single call would answer it.
+	ErrorCode     string `protobuf:"bytes,4,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage  string `protobuf:"bytes,5,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitCallbacksResult) Reset() {
+	*x = SubmitCallbacksResult{}
+	mi := &file_callgate_v1_callback_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitCallbacksResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitCallbacksResult) ProtoMessage() {}
+
+func (x *SubmitCallbacksResult) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_v1_callback_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitCallbacksResult.ProtoReflect.Descriptor instead.
+func (*SubmitCallbacksResult) Descriptor() ([]byte, []int) {
+	return file_callgate_v1_callback_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SubmitCallbacksResult) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *SubmitCallbacksResult) GetDeliveryIds() []string {
+	if x != nil {
+		return x.DeliveryIds
+	}
+	return nil
+}
+
+func (x *SubmitCallbacksResult) GetDuplicate() bool {
+	if x != nil {
+		return x.Duplicate
+	}
+	return false
+}
+
+func (x *SubmitCallbacksResult) GetErrorCode() string {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ""
+}
+
+func (x *SubmitCallbacksResult) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+type SubmitCallbacksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result per callback, in the order sent.
+	Results       []*SubmitCallbacksResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	RequestId     string                   `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Accepted      int32                    `protobuf:"varint,3,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	Refused       int32                    `protobuf:"varint,4,opt,name=refused,proto3" json:"refused,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitCallbacksResponse) Reset() {
+	*x = SubmitCallbacksResponse{}
+	mi := &file_callgate_v1_callback_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitCallbacksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitCallbacksResponse) ProtoMessage() {}
+
+func (x *SubmitCallbacksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_callgate_v1_callback_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitCallbacksResponse.ProtoReflect.Descriptor instead.
+func (*SubmitCallbacksResponse) Descriptor() ([]byte, []int) {
+	return file_callgate_v1_callback_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SubmitCallbacksResponse) GetResults() []*SubmitCallbacksResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+func (x *SubmitCallbacksResponse) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *SubmitCallbacksResponse) GetAccepted() int32 {
+	if x != nil {
+		return x.Accepted
+	}
+	return 0
+}
+
+func (x *SubmitCallbacksResponse) GetRefused() int32 {
+	if x != nil {
+		return x.Refused
+	}
+	return 0
+}
+
 type SubmitFeedbackRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The channel the receipt comes through, as in the seed's path.
@@ -243,7 +447,7 @@ type SubmitFeedbackRequest struct {
 
 func (x *SubmitFeedbackRequest) Reset() {
 	*x = SubmitFeedbackRequest{}
-	mi := &file_callgate_v1_callback_proto_msgTypes[3]
+	mi := &file_callgate_v1_callback_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -255,7 +459,7 @@ func (x *SubmitFeedbackRequest) String() string {
 func (*SubmitFeedbackRequest) ProtoMessage() {}
 
 func (x *SubmitFeedbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_callback_proto_msgTypes[3]
+	mi := &file_callgate_v1_callback_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -268,7 +472,7 @@ func (x *SubmitFeedbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitFeedbackRequest.ProtoReflect.Descriptor instead.
 func (*SubmitFeedbackRequest) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_callback_proto_rawDescGZIP(), []int{3}
+	return file_callgate_v1_callback_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SubmitFeedbackRequest) GetChannelId() string {
@@ -328,7 +532,7 @@ type SubmitFeedbackResponse struct {
 
 func (x *SubmitFeedbackResponse) Reset() {
 	*x = SubmitFeedbackResponse{}
-	mi := &file_callgate_v1_callback_proto_msgTypes[4]
+	mi := &file_callgate_v1_callback_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -340,7 +544,7 @@ func (x *SubmitFeedbackResponse) String() string {
 func (*SubmitFeedbackResponse) ProtoMessage() {}
 
 func (x *SubmitFeedbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_callgate_v1_callback_proto_msgTypes[4]
+	mi := &file_callgate_v1_callback_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -353,7 +557,7 @@ func (x *SubmitFeedbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitFeedbackResponse.ProtoReflect.Descriptor instead.
 func (*SubmitFeedbackResponse) Descriptor() ([]byte, []int) {
-	return file_callgate_v1_callback_proto_rawDescGZIP(), []int{4}
+	return file_callgate_v1_callback_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SubmitFeedbackResponse) GetReceiptId() string {
@@ -408,7 +612,24 @@ const file_callgate_v1_callback_proto_rawDesc = "" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\x12!\n" +
-	"\fdelivery_ids\x18\x03 \x03(\tR\vdeliveryIds\"\xbf\x02\n" +
+	"\fdelivery_ids\x18\x03 \x03(\tR\vdeliveryIds\"w\n" +
+	"\x16SubmitCallbacksRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12@\n" +
+	"\tcallbacks\x18\x02 \x03(\v2\".callgate.v1.SubmitCallbackRequestR\tcallbacks\"\xbb\x01\n" +
+	"\x15SubmitCallbacksResult\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageId\x12!\n" +
+	"\fdelivery_ids\x18\x02 \x03(\tR\vdeliveryIds\x12\x1c\n" +
+	"\tduplicate\x18\x03 \x01(\bR\tduplicate\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x04 \x01(\tR\terrorCode\x12#\n" +
+	"\rerror_message\x18\x05 \x01(\tR\ferrorMessage\"\xac\x01\n" +
+	"\x17SubmitCallbacksResponse\x12<\n" +
+	"\aresults\x18\x01 \x03(\v2\".callgate.v1.SubmitCallbacksResultR\aresults\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12\x1a\n" +
+	"\baccepted\x18\x03 \x01(\x05R\baccepted\x12\x18\n" +
+	"\arefused\x18\x04 \x01(\x05R\arefused\"\xbf\x02\n" +
 	"\x15SubmitFeedbackRequest\x12\x1d\n" +
 	"\n" +
 	"channel_id\x18\x01 \x01(\tR\tchannelId\x12\x1f\n" +
@@ -428,9 +649,10 @@ const file_callgate_v1_callback_proto_rawDesc = "" +
 	"request_id\x18\x02 \x01(\tR\trequestId\x12\x1f\n" +
 	"\vreceipt_ids\x18\x03 \x03(\tR\n" +
 	"receiptIds\x12\x1c\n" +
-	"\tunmatched\x18\x04 \x01(\x05R\tunmatched2l\n" +
+	"\tunmatched\x18\x04 \x01(\x05R\tunmatched2\xca\x01\n" +
 	"\x0fCallbackService\x12Y\n" +
-	"\x0eSubmitCallback\x12\".callgate.v1.SubmitCallbackRequest\x1a#.callgate.v1.SubmitCallbackResponse2l\n" +
+	"\x0eSubmitCallback\x12\".callgate.v1.SubmitCallbackRequest\x1a#.callgate.v1.SubmitCallbackResponse\x12\\\n" +
+	"\x0fSubmitCallbacks\x12#.callgate.v1.SubmitCallbacksRequest\x1a$.callgate.v1.SubmitCallbacksResponse2l\n" +
 	"\x0fFeedbackService\x12Y\n" +
 	"\x0eSubmitFeedback\x12\".callgate.v1.SubmitFeedbackRequest\x1a#.callgate.v1.SubmitFeedbackResponseB;Z9github.com/callgate/callgate/proto/callgate/v1;callgatev1b\x06proto3"
 
@@ -446,29 +668,36 @@ func file_callgate_v1_callback_proto_rawDescGZIP() []byte {
 	return file_callgate_v1_callback_proto_rawDescData
 }
 
-var file_callgate_v1_callback_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_callgate_v1_callback_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_callgate_v1_callback_proto_goTypes = []any{
-	(*CallbackProperties)(nil),     // 0: callgate.v1.CallbackProperties
-	(*SubmitCallbackRequest)(nil),  // 1: callgate.v1.SubmitCallbackRequest
-	(*SubmitCallbackResponse)(nil), // 2: callgate.v1.SubmitCallbackResponse
-	(*SubmitFeedbackRequest)(nil),  // 3: callgate.v1.SubmitFeedbackRequest
-	(*SubmitFeedbackResponse)(nil), // 4: callgate.v1.SubmitFeedbackResponse
-	nil,                            // 5: callgate.v1.CallbackProperties.ExtEntry
-	nil,                            // 6: callgate.v1.SubmitFeedbackRequest.ReportHeadersEntry
+	(*CallbackProperties)(nil),      // 0: callgate.v1.CallbackProperties
+	(*SubmitCallbackRequest)(nil),   // 1: callgate.v1.SubmitCallbackRequest
+	(*SubmitCallbackResponse)(nil),  // 2: callgate.v1.SubmitCallbackResponse
+	(*SubmitCallbacksRequest)(nil),  // 3: callgate.v1.SubmitCallbacksRequest
+	(*SubmitCallbacksResult)(nil),   // 4: callgate.v1.SubmitCallbacksResult
+	(*SubmitCallbacksResponse)(nil), // 5: callgate.v1.SubmitCallbacksResponse
+	(*SubmitFeedbackRequest)(nil),   // 6: callgate.v1.SubmitFeedbackRequest
+	(*SubmitFeedbackResponse)(nil),  // 7: callgate.v1.SubmitFeedbackResponse
+	nil,                             // 8: callgate.v1.CallbackProperties.ExtEntry
+	nil,                             // 9: callgate.v1.SubmitFeedbackRequest.ReportHeadersEntry
 }
 var file_callgate_v1_callback_proto_depIdxs = []int32{
-	5, // 0: callgate.v1.CallbackProperties.ext:type_name -> callgate.v1.CallbackProperties.ExtEntry
+	8, // 0: callgate.v1.CallbackProperties.ext:type_name -> callgate.v1.CallbackProperties.ExtEntry
 	0, // 1: callgate.v1.SubmitCallbackRequest.properties:type_name -> callgate.v1.CallbackProperties
-	6, // 2: callgate.v1.SubmitFeedbackRequest.report_headers:type_name -> callgate.v1.SubmitFeedbackRequest.ReportHeadersEntry
-	1, // 3: callgate.v1.CallbackService.SubmitCallback:input_type -> callgate.v1.SubmitCallbackRequest
-	3, // 4: callgate.v1.FeedbackService.SubmitFeedback:input_type -> callgate.v1.SubmitFeedbackRequest
-	2, // 5: callgate.v1.CallbackService.SubmitCallback:output_type -> callgate.v1.SubmitCallbackResponse
-	4, // 6: callgate.v1.FeedbackService.SubmitFeedback:output_type -> callgate.v1.SubmitFeedbackResponse
-	5, // [5:7] is the sub-list for method output_type
-	3, // [3:5] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	1, // 2: callgate.v1.SubmitCallbacksRequest.callbacks:type_name -> callgate.v1.SubmitCallbackRequest
+	4, // 3: callgate.v1.SubmitCallbacksResponse.results:type_name -> callgate.v1.SubmitCallbacksResult
+	9, // 4: callgate.v1.SubmitFeedbackRequest.report_headers:type_name -> callgate.v1.SubmitFeedbackRequest.ReportHeadersEntry
+	1, // 5: callgate.v1.CallbackService.SubmitCallback:input_type -> callgate.v1.SubmitCallbackRequest
+	3, // 6: callgate.v1.CallbackService.SubmitCallbacks:input_type -> callgate.v1.SubmitCallbacksRequest
+	6, // 7: callgate.v1.FeedbackService.SubmitFeedback:input_type -> callgate.v1.SubmitFeedbackRequest
+	2, // 8: callgate.v1.CallbackService.SubmitCallback:output_type -> callgate.v1.SubmitCallbackResponse
+	5, // 9: callgate.v1.CallbackService.SubmitCallbacks:output_type -> callgate.v1.SubmitCallbacksResponse
+	7, // 10: callgate.v1.FeedbackService.SubmitFeedback:output_type -> callgate.v1.SubmitFeedbackResponse
+	8, // [8:11] is the sub-list for method output_type
+	5, // [5:8] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_callgate_v1_callback_proto_init() }
@@ -482,7 +711,7 @@ func file_callgate_v1_callback_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_callgate_v1_callback_proto_rawDesc), len(file_callgate_v1_callback_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -38,6 +38,9 @@ const (
 	// CallbackServiceSubmitCallbackProcedure is the fully-qualified name of the CallbackService's
 	// SubmitCallback RPC.
 	CallbackServiceSubmitCallbackProcedure = "/callgate.v1.CallbackService/SubmitCallback"
+	// CallbackServiceSubmitCallbacksProcedure is the fully-qualified name of the CallbackService's
+	// SubmitCallbacks RPC.
+	CallbackServiceSubmitCallbacksProcedure = "/callgate.v1.CallbackService/SubmitCallbacks"
 	// FeedbackServiceSubmitFeedbackProcedure is the fully-qualified name of the FeedbackService's
 	// SubmitFeedback RPC.
 	FeedbackServiceSubmitFeedbackProcedure = "/callgate.v1.FeedbackService/SubmitFeedback"
@@ -48,6 +51,11 @@ type CallbackServiceClient interface {
 	// SubmitCallback stores a callback and its deliveries and answers once
 	// they are committed.
 	SubmitCallback(context.Context, *connect.Request[v1.SubmitCallbackRequest]) (*connect.Response[v1.SubmitCallbackResponse], error)
+	// SubmitCallbacks takes many callbacks at once. Each is checked and
+	// routed on its own, those accepted are committed together, and the
+	// answer comes once they are: a refused callback keeps no other out.
+	// The tenant's ingest rate is charged one token per callback.
+	SubmitCallbacks(context.Context, *connect.Request[v1.SubmitCallbacksRequest]) (*connect.Response[v1.SubmitCallbacksResponse], error)
 }
 
 // NewCallbackServiceClient constructs a client for the callgate.v1.CallbackService service. By
@@ -67,12 +75,19 @@ func NewCallbackServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(callbackServiceMethods.ByName("SubmitCallback")),
 			connect.WithClientOptions(opts...),
 		),
+		submitCallbacks: connect.NewClient[v1.SubmitCallbacksRequest, v1.SubmitCallbacksResponse](
+			httpClient,
+			baseURL+CallbackServiceSubmitCallbacksProcedure,
+			connect.WithSchema(callbackServiceMethods.ByName("SubmitCallbacks")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // callbackServiceClient implements CallbackServiceClient.
 type callbackServiceClient struct {
-	submitCallback *connect.Client[v1.SubmitCallbackRequest, v1.SubmitCallbackResponse]
+	submitCallback  *connect.Client[v1.SubmitCallbackRequest, v1.SubmitCallbackResponse]
+	submitCallbacks *connect.Client[v1.SubmitCallbacksRequest, v1.SubmitCallbacksResponse]
 }
 
 // SubmitCallback calls callgate.v1.CallbackService.SubmitCallback.
@@ -80,11 +95,21 @@ func (c *callbackServiceClient) SubmitCallback(ctx context.Context, req *connect
 	return c.submitCallback.CallUnary(ctx, req)
 }
 
+// SubmitCallbacks calls callgate.v1.CallbackService.SubmitCallbacks.
+func (c *callbackServiceClient) SubmitCallbacks(ctx context.Context, req *connect.Request[v1.SubmitCallbacksRequest]) (*connect.Response[v1.SubmitCallbacksResponse], error) {
+	return c.submitCallbacks.CallUnary(ctx, req)
+}
+
 // CallbackServiceHandler is an implementation of the callgate.v1.CallbackService service.
 type CallbackServiceHandler interface {
 	// SubmitCallback stores a callback and its deliveries and answers once
 	// they are committed.
 	SubmitCallback(context.Context, *connect.Request[v1.SubmitCallbackRequest]) (*connect.Response[v1.SubmitCallbackResponse], error)
+	// SubmitCallbacks takes many callbacks at once. Each is checked and
+	// routed on its own, those accepted are committed together, and the
+	// answer comes once they are: a refused callback keeps no other out.
+	// The tenant's ingest rate is charged one token per callback.
+	SubmitCallbacks(context.Context, *connect.Request[v1.SubmitCallbacksRequest]) (*connect.Response[v1.SubmitCallbacksResponse], error)
 }
 
 // NewCallbackServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -100,10 +125,18 @@ func NewCallbackServiceHandler(svc CallbackServiceHandler, opts ...connect.Handl
 		connect.WithSchema(callbackServiceMethods.ByName("SubmitCallback")),
 		connect.WithHandlerOptions(opts...),
 	)
+	callbackServiceSubmitCallbacksHandler := connect.NewUnaryHandler(
+		CallbackServiceSubmitCallbacksProcedure,
+		svc.SubmitCallbacks,
+		connect.WithSchema(callbackServiceMethods.ByName("SubmitCallbacks")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/callgate.v1.CallbackService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case CallbackServiceSubmitCallbackProcedure:
 			callbackServiceSubmitCallbackHandler.ServeHTTP(w, r)
+		case CallbackServiceSubmitCallbacksProcedure:
+			callbackServiceSubmitCallbacksHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -115,6 +148,10 @@ type UnimplementedCallbackServiceHandler struct{}
 
 func (UnimplementedCallbackServiceHandler) SubmitCallback(context.Context, *connect.Request[v1.SubmitCallbackRequest]) (*connect.Response[v1.SubmitCallbackResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("callgate.v1.CallbackService.SubmitCallback is not implemented"))
+}
+
+func (UnimplementedCallbackServiceHandler) SubmitCallbacks(context.Context, *connect.Request[v1.SubmitCallbacksRequest]) (*connect.Response[v1.SubmitCallbacksResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("callgate.v1.CallbackService.SubmitCallbacks is not implemented"))
 }
 
 // FeedbackServiceClient is a client for the callgate.v1.FeedbackService service.
