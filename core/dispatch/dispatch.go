@@ -30,6 +30,7 @@ import (
 type Store interface {
 	DueBefore(ctx context.Context, t time.Time, limit int) ([]store.Due, error)
 	Claim(ctx context.Context, id string, now time.Time, lease time.Duration) (store.Delivery, error)
+	TakeDue(ctx context.Context, id string, now time.Time) (store.Delivery, error)
 	Reclaim(ctx context.Context, id string, heldUntil, now time.Time, lease time.Duration) (store.Delivery, error)
 	Complete(ctx context.Context, c store.Completion) error
 	GetCallbackConfig(ctx context.Context, tenantID, id string) (store.CallbackConfig, error)
@@ -193,16 +194,27 @@ func (d *Dispatcher) Preclaim() (time.Duration, bool) {
 // claim takes the delivery id names for an attempt: from memory when
 // ingest stored it already claimed and its lease covers a send, with a
 // renewed lease when ingest claimed it but it waited too long or was
-// slimmed, else from the store.
-func (d *Dispatcher) claim(ctx context.Context, id string, now time.Time) (store.Delivery, error) {
+// slimmed. A delivery waiting in the store is read and claimed in memory
+// only (unclaimed is set): this dispatcher is the store's only sender (the
+// gateway holds the data folder's lock) and its queue never runs one
+// delivery twice at once, so a claim written to the store would guard
+// against no one. Only one left in flight by a sender that died (its lease
+// ran out) is claimed in the store.
+func (d *Dispatcher) claim(ctx context.Context, id string, now time.Time) (dl store.Delivery, unclaimed bool, err error) {
 	e, ok := d.claimed.take(id)
 	switch {
 	case !ok:
-		return d.store.Claim(ctx, id, now, d.opts.Lease)
+		dl, err := d.store.TakeDue(ctx, id, now)
+		if errors.Is(err, store.ErrNotFound) {
+			dl, err = d.store.Claim(ctx, id, now, d.opts.Lease)
+			return dl, false, err
+		}
+		return dl, err == nil, err
 	case e.dl != nil && now.Add(d.opts.SendTimeout+2*time.Second).Before(e.leaseUntil):
-		return *e.dl, nil
+		return *e.dl, false, nil
 	default:
-		return d.store.Reclaim(ctx, id, e.leaseUntil, now, d.opts.Lease)
+		dl, err := d.store.Reclaim(ctx, id, e.leaseUntil, now, d.opts.Lease)
+		return dl, false, err
 	}
 }
 
@@ -336,7 +348,7 @@ func (d *Dispatcher) work(ctx context.Context) {
 func (d *Dispatcher) attempt(ctx context.Context, j job, probe bool) time.Time {
 	id := j.id
 	start := d.now()
-	dl, err := d.claim(ctx, id, start)
+	dl, unclaimed, err := d.claim(ctx, id, start)
 	if err != nil {
 		// Nothing was sent: the slot and the probe go back.
 		d.freeSlot(j.configID)
@@ -360,6 +372,7 @@ func (d *Dispatcher) attempt(ctx context.Context, j job, probe bool) time.Time {
 	}
 	out = d.judge(sendCtx, dl, out)
 	c := d.complete(sendCtx, dl, start, out)
+	c.Unclaimed = unclaimed
 	if reached && dl.ConfigID != "" {
 		ok := out.GetKind() == pluginv1.OutcomeKind_OUTCOME_KIND_DELIVERED
 		d.breakers.report(dl.ConfigID, ok, d.now())

@@ -233,6 +233,28 @@ func (s *Store) Claim(ctx context.Context, id string, now time.Time, lease time.
 	return d, nil
 }
 
+// TakeDue reads a delivery waiting for an attempt (pending or failed, and
+// due by now) without writing a claim: for the one dispatcher that owns
+// the store (it holds the data folder's lock) and keeps its claims in
+// memory, so that taking a delivery costs a read instead of a write. The
+// delivery comes back as a claim would return it (in flight, Attempts
+// counting this attempt); record the attempt with Completion.Unclaimed
+// set. ErrNotFound when it is not waiting, or not due yet. A delivery lost
+// with a crash while sent this way is still pending in the store, and is
+// sent again after the restart.
+func (s *Store) TakeDue(ctx context.Context, id string, now time.Time) (Delivery, error) {
+	d, err := scanDelivery(s.queryRow(ctx, `SELECT `+deliveryColumns+` FROM deliveries
+		 WHERE id = ? AND status IN ('pending', 'failed') AND next_attempt_at <= ?`, id, millis(now)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Delivery{}, fmt.Errorf("take delivery %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Delivery{}, fmt.Errorf("take delivery %s: %w", id, err)
+	}
+	d.Status, d.Attempts = StatusInflight, d.Attempts+1
+	return d, nil
+}
+
 // Reclaim renews the lease of a delivery stored already claimed (by
 // ingest, for its first attempt) that is still held under the lease that
 // ended at heldUntil, and returns it: for a dispatcher that let it wait in
@@ -286,6 +308,9 @@ type Completion struct {
 	// Endpoint reports the health of the delivery's callback config, when
 	// it has one.
 	Endpoint EndpointReport
+	// Unclaimed says the attempt was taken with TakeDue: the store still
+	// has the delivery waiting, one attempt short.
+	Unclaimed bool
 }
 
 // EndpointReport is what an attempt says about its endpoint.
@@ -305,10 +330,14 @@ const (
 func (s *Store) Complete(ctx context.Context, c Completion) error {
 	a := c.Attempt
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		held := `status = 'inflight' AND attempts = ?8`
+		if c.Unclaimed {
+			held = `status IN ('pending', 'failed') AND attempts = ?8 - 1`
+		}
 		res, err := tx.ExecContext(ctx, `
-			UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = 0, last_error = ?, updated_at = ?,
-				vendor_id = CASE WHEN ? = '' THEN vendor_id ELSE ? END
-			 WHERE id = ? AND status = 'inflight' AND attempts = ?`,
+			UPDATE deliveries SET status = ?1, next_attempt_at = ?2, lease_until = 0, last_error = ?3, updated_at = ?4,
+				vendor_id = CASE WHEN ?5 = '' THEN vendor_id ELSE ?6 END, attempts = ?8
+			 WHERE id = ?7 AND `+held,
 			string(c.Status), millis(c.NextAttemptAt), c.LastError, millis(time.Now()), a.VendorID, a.VendorID,
 			a.DeliveryID, a.Number)
 		if err != nil {

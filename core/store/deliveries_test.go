@@ -381,3 +381,64 @@ func TestReclaim(t *testing.T) {
 		})
 	}
 }
+
+// TestTakeDue: a delivery taken for an attempt without a claim written
+// stays waiting in the store until its attempt is recorded, and the
+// attempt is recorded once.
+func TestTakeDue(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, _ := openStore(t, store.Options{})
+	_, ds := mustInsert(t, s, "acme", webhook("https://a.example.com"), webhook("https://b.example.com"))
+	now := time.Now().Add(time.Second)
+
+	d, err := s.TakeDue(ctx, ds[0].ID, now)
+	if err != nil {
+		t.Fatalf("TakeDue: %v", err)
+	}
+	if d.Status != store.StatusInflight || d.Attempts != 1 || d.ID != ds[0].ID {
+		t.Errorf("taken delivery %+v, want in flight, attempt 1", d)
+	}
+	if got := mustGet(t, s, d.ID); got.Status != store.StatusPending || got.Attempts != 0 {
+		t.Errorf("in the store while taken: %s, %d attempts; want pending, 0", got.Status, got.Attempts)
+	}
+	fail := store.Completion{
+		Attempt: store.Attempt{DeliveryID: d.ID, Number: 1, StartedAt: now, Outcome: "retryable", StatusCode: 503},
+		Status:  store.StatusFailed, NextAttemptAt: now.Add(time.Minute), LastError: "503", Unclaimed: true,
+	}
+	if err := s.Complete(ctx, fail); err != nil {
+		t.Fatalf("Complete: %v", err)
+	}
+	if err := s.Complete(ctx, fail); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("the same attempt recorded twice: %v, want ErrConflict", err)
+	}
+	if got := mustGet(t, s, d.ID); got.Status != store.StatusFailed || got.Attempts != 1 {
+		t.Errorf("after the attempt: %s, %d attempts; want failed, 1", got.Status, got.Attempts)
+	}
+	if _, err := s.TakeDue(ctx, d.ID, now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("TakeDue before the retry is due: %v, want ErrNotFound", err)
+	}
+	d, err = s.TakeDue(ctx, d.ID, now.Add(2*time.Minute))
+	if err != nil || d.Attempts != 2 {
+		t.Fatalf("TakeDue of the retry: %+v, %v", d, err)
+	}
+	if err := s.Complete(ctx, store.Completion{
+		Attempt: store.Attempt{DeliveryID: d.ID, Number: 2, StartedAt: now, Outcome: "delivered", StatusCode: 200},
+		Status:  store.StatusSucceeded, Unclaimed: true,
+	}); err != nil {
+		t.Fatalf("Complete the retry: %v", err)
+	}
+	if got := mustGet(t, s, d.ID); got.Status != store.StatusSucceeded || got.Attempts != 2 {
+		t.Errorf("after the retry: %s, %d attempts; want succeeded, 2", got.Status, got.Attempts)
+	}
+	if _, err := s.TakeDue(ctx, d.ID, now.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("TakeDue of a delivered one: %v, want ErrNotFound", err)
+	}
+	// One claimed in the store is not taken from under its claim.
+	if _, err := s.Claim(ctx, ds[1].ID, now, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TakeDue(ctx, ds[1].ID, now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("TakeDue of a claimed one: %v, want ErrNotFound", err)
+	}
+}
