@@ -61,12 +61,22 @@ func TestHeldBackWithoutStoreWrites(t *testing.T) {
 	if n := cc.count(); n != 2 {
 		t.Errorf("%d claims, want 2: a held delivery must not be claimed", n)
 	}
-	pending := 0
-	for _, dl := range ds {
-		if got := e.get(t, dl.ID); got.Status == store.StatusPending && got.Attempts == 0 {
-			pending++
+	// The two sent are recorded as failed once their attempts are written
+	// (taken with a read, they stay pending in the store until then).
+	var pending int
+	waitFor(t, "the two attempts recorded", func() bool {
+		pending = 0
+		failed := 0
+		for _, dl := range ds {
+			switch got := e.get(t, dl.ID); {
+			case got.Status == store.StatusPending && got.Attempts == 0:
+				pending++
+			case got.Status == store.StatusFailed && got.Attempts == 1:
+				failed++
+			}
 		}
-	}
+		return failed == 2
+	})
 	if pending != 18 {
 		t.Errorf("%d deliveries untouched in the store, want 18", pending)
 	}

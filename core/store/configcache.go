@@ -8,14 +8,17 @@ import (
 
 // configCache keeps what every callback and every attempt reads of the
 // callback configs (a tenant's config refs, a config by id), which
-// otherwise is a query each. Every write to callback_configs clears it
-// once committed; a read that raced with a write does not keep what it
+// otherwise is a query each. A transaction that writes callback_configs
+// turns the cache off from before its first change (begin) until it has
+// committed or rolled back (end), which clears it: meanwhile every read
+// asks the store, and a read that raced with a write does not keep what it
 // read (the generation moved on).
 type configCache struct {
-	mu   sync.Mutex
-	gen  uint64
-	refs map[string][]ConfigRef    // by tenant
-	byID map[string]CallbackConfig // by tenant \x00 id
+	mu      sync.Mutex
+	gen     uint64
+	writing int                       // transactions between begin and end
+	refs    map[string][]ConfigRef    // by tenant
+	byID    map[string]CallbackConfig // by tenant \x00 id
 }
 
 // generation is the cache's generation, to pass to keepRefs or keepConfig
@@ -26,10 +29,20 @@ func (c *configCache) generation() uint64 {
 	return c.gen
 }
 
-// invalidate forgets everything; call it after a write to callback_configs
-// has committed.
-func (c *configCache) invalidate() {
+// begin turns the cache off for a transaction about to change configs.
+func (c *configCache) begin() {
 	c.mu.Lock()
+	c.writing++
+	c.gen++
+	clear(c.refs)
+	clear(c.byID)
+	c.mu.Unlock()
+}
+
+// end turns it on again, empty, once that transaction has ended.
+func (c *configCache) end() {
+	c.mu.Lock()
+	c.writing--
 	c.gen++
 	clear(c.refs)
 	clear(c.byID)
@@ -39,6 +52,9 @@ func (c *configCache) invalidate() {
 func (c *configCache) getRefs(tenantID string) ([]ConfigRef, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.writing > 0 {
+		return nil, false
+	}
 	refs, ok := c.refs[tenantID]
 	return slices.Clone(refs), ok
 }
@@ -46,7 +62,7 @@ func (c *configCache) getRefs(tenantID string) ([]ConfigRef, bool) {
 func (c *configCache) keepRefs(gen uint64, tenantID string, refs []ConfigRef) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if gen != c.gen {
+	if gen != c.gen || c.writing > 0 {
 		return
 	}
 	if c.refs == nil {
@@ -58,6 +74,9 @@ func (c *configCache) keepRefs(gen uint64, tenantID string, refs []ConfigRef) {
 func (c *configCache) getConfig(tenantID, id string) (CallbackConfig, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.writing > 0 {
+		return CallbackConfig{}, false
+	}
 	cfg, ok := c.byID[tenantID+"\x00"+id]
 	return cloneConfig(cfg), ok
 }
@@ -65,7 +84,7 @@ func (c *configCache) getConfig(tenantID, id string) (CallbackConfig, bool) {
 func (c *configCache) keepConfig(gen uint64, cfg CallbackConfig) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if gen != c.gen {
+	if gen != c.gen || c.writing > 0 {
 		return
 	}
 	if c.byID == nil {

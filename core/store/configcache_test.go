@@ -70,3 +70,46 @@ func TestConfigReadsFollowWrites(t *testing.T) {
 		t.Fatal("a deleted config is still found")
 	}
 }
+
+// TestConfigCacheNotStaleAfterCommit: whoever sees a write committed
+// (here, a delivery's end) reads the config change of the same
+// transaction too, never the cache's older copy.
+func TestConfigCacheNotStaleAfterCommit(t *testing.T) {
+	ctx := t.Context()
+	s, _ := openStore(t, store.Options{})
+	mustTenant(t, s, "acme")
+	c, err := s.AddCallbackConfig(ctx, store.CallbackConfig{TenantID: "acme", URL: "https://acme.example/cb", Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		d := webhook(c.URL)
+		d.ConfigID, d.LeaseUntil = c.ID, time.Now().Add(time.Minute)
+		_, ds := mustInsert(t, s, "acme", d)
+		if got, err := s.GetCallbackConfig(ctx, "acme", c.ID); err != nil || got.Disabled {
+			t.Fatalf("round %d: config before: %+v %v", i, got, err)
+		}
+		seen := make(chan bool)
+		go func() {
+			for {
+				if got, err := s.GetDelivery(ctx, "acme", ds[0].ID); err == nil && got.Status == store.StatusDead {
+					cfg, err := s.GetCallbackConfig(ctx, "acme", c.ID)
+					seen <- err == nil && cfg.Disabled
+					return
+				}
+			}
+		}()
+		if err := s.Complete(ctx, store.Completion{
+			Attempt: store.Attempt{DeliveryID: ds[0].ID, Number: 1, StartedAt: time.Now(), Outcome: "permanent", StatusCode: 410},
+			Status:  store.StatusDead, Endpoint: store.EndpointGone,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !<-seen {
+			t.Fatalf("round %d: the delivery's end was visible before its config's change", i)
+		}
+		if _, err := s.EnableCallbackConfig(ctx, "acme", c.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

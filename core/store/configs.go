@@ -129,6 +129,7 @@ func (s *Store) AddCallbackConfig(ctx context.Context, c CallbackConfig) (Callba
 	}
 	audit := auditFor(ctx)
 	err = s.write(ctx, func(ctx context.Context, tx *txn) error {
+		tx.touchConfigs()
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO callback_configs (id, tenant_id, url, callback_key, callback_token, operator, created_at, auth, policy)
 			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -138,7 +139,6 @@ func (s *Store) AddCallbackConfig(ctx context.Context, c CallbackConfig) (Callba
 		}
 		return audit(ctx, tx, c.TenantID, c.ID)
 	})
-	s.configs.invalidate() // after the commit: the next read asks the store
 	if isUniqueViolation(err) {
 		return CallbackConfig{}, fmt.Errorf("add callback config: %w", ErrExists)
 	}
@@ -158,6 +158,7 @@ func (s *Store) DeleteCallbackConfigByURL(ctx context.Context, tenantID, url str
 	var id string
 	audit := auditFor(ctx)
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		tx.touchConfigs()
 		err := tx.QueryRowContext(ctx,
 			`DELETE FROM callback_configs WHERE tenant_id = ? AND url = ? RETURNING id`, tenantID, url).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -168,7 +169,6 @@ func (s *Store) DeleteCallbackConfigByURL(ctx context.Context, tenantID, url str
 		}
 		return audit(ctx, tx, tenantID, id)
 	})
-	s.configs.invalidate() // after the commit: the next read asks the store
 	if err != nil {
 		return "", fmt.Errorf("delete callback config: %w", err)
 	}
@@ -257,6 +257,7 @@ func (s *Store) SetCallbackConfigPolicy(ctx context.Context, tenantID, id string
 	}
 	ev, audited := auditFrom(ctx)
 	err = s.write(ctx, func(ctx context.Context, tx *txn) error {
+		tx.touchConfigs()
 		res, err := tx.ExecContext(ctx, `UPDATE callback_configs SET policy = ? WHERE tenant_id = ? AND id = ?`,
 			policy, tenantID, id)
 		if err != nil {
@@ -270,7 +271,6 @@ func (s *Store) SetCallbackConfigPolicy(ctx context.Context, tenantID, id string
 		}
 		return nil
 	})
-	s.configs.invalidate() // after the commit: the next read asks the store
 	if err != nil {
 		return CallbackConfig{}, fmt.Errorf("set callback config policy: %w", err)
 	}

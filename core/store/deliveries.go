@@ -367,9 +367,6 @@ func (s *Store) Complete(ctx context.Context, c Completion) error {
 		}
 		return nil
 	})
-	if c.Endpoint != EndpointNoNews {
-		s.configs.invalidate() // its health changed: after the commit, the next read asks the store
-	}
 	if err != nil {
 		return fmt.Errorf("complete delivery %s attempt %d: %w", a.DeliveryID, a.Number, err)
 	}

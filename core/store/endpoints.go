@@ -16,6 +16,7 @@ func (s *Store) reportEndpoint(ctx context.Context, tx *txn, deliveryID string, 
 	if c.Endpoint == EndpointNoNews {
 		return nil
 	}
+	tx.touchConfigs()
 	now := millis(time.Now())
 	var q string
 	var args []any
@@ -52,6 +53,7 @@ func (s *Store) reportEndpoint(ctx context.Context, tx *txn, deliveryID string, 
 // failures; ErrNotFound when the tenant has no such config.
 func (s *Store) EnableCallbackConfig(ctx context.Context, tenantID, id string) (CallbackConfig, error) {
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		tx.touchConfigs()
 		res, err := tx.ExecContext(ctx, `UPDATE callback_configs SET disabled_at = 0, disabled_reason = '', failing_since = 0
 			WHERE tenant_id = ? AND id = ?`, tenantID, id)
 		if err != nil {
@@ -62,7 +64,6 @@ func (s *Store) EnableCallbackConfig(ctx context.Context, tenantID, id string) (
 		}
 		return nil
 	})
-	s.configs.invalidate() // after the commit: the next read asks the store
 	if err != nil {
 		return CallbackConfig{}, fmt.Errorf("enable callback config: %w", err)
 	}

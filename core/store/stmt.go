@@ -42,6 +42,9 @@ func (c *stmtCache) close() {
 type txn struct {
 	tx    *sql.Tx
 	cache *stmtCache
+	// touchConfigs is called before a write to callback_configs (see
+	// configCache.begin).
+	touchConfigs func()
 }
 
 // stmt returns the cached statement for query bound to the transaction,

@@ -308,8 +308,23 @@ func (s *Store) commitShared(batch []*writeOp) error {
 	if err != nil {
 		return fmt.Errorf("begin write: %w", err)
 	}
+	// Once a write changes callback configs, the config cache is bypassed
+	// until the transaction has ended and the cache is cleared: no reader
+	// keeps or sees configs older than what it may read in the store.
+	var touched bool
+	defer func() {
+		if touched {
+			s.configs.end()
+		}
+	}()
+	t := &txn{tx: tx, cache: &s.wstmts, touchConfigs: func() {
+		if !touched {
+			touched = true
+			s.configs.begin()
+		}
+	}}
 	for _, op := range batch {
-		op.err = runInSavepoint(ctx, &txn{tx: tx, cache: &s.wstmts}, op.fn)
+		op.err = runInSavepoint(ctx, t, op.fn)
 		if errors.Is(op.err, errTxLost) {
 			tx.Rollback()
 			return errTxLost
