@@ -234,14 +234,7 @@ func (h *ConnectHandler) SubmitCallbacks(ctx context.Context, req *connect.Reque
 	tenantID := req.Msg.GetTenantId()
 	cbs := make([]Callback, len(req.Msg.GetCallbacks()))
 	for i, m := range req.Msg.GetCallbacks() {
-		cbs[i] = Callback{
-			TenantID:       m.GetTenantId(),
-			Content:        m.GetContent(),
-			AppKey:         m.GetProperties().GetAppKey(),
-			Rule:           m.GetProperties().GetRule(),
-			Ext:            m.GetProperties().GetExt(),
-			IdempotencyKey: m.GetIdempotencyKey(),
-		}
+		cbs[i] = callbackOf(m)
 	}
 	results, err := h.svc.SubmitBatch(ctx, p, tenantID, cbs)
 	if err != nil {

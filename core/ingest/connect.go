@@ -36,15 +36,7 @@ func (h *ConnectHandler) SubmitCallback(ctx context.Context, req *connect.Reques
 	if err != nil {
 		return nil, err
 	}
-	m := req.Msg
-	cb := Callback{
-		TenantID:       m.GetTenantId(),
-		Content:        m.GetContent(),
-		AppKey:         m.GetProperties().GetAppKey(),
-		Rule:           m.GetProperties().GetRule(),
-		Ext:            m.GetProperties().GetExt(),
-		IdempotencyKey: m.GetIdempotencyKey(),
-	}
+	cb := callbackOf(req.Msg)
 	if cb.IdempotencyKey == "" {
 		cb.IdempotencyKey = req.Header().Get("Idempotency-Key")
 	}
@@ -57,6 +49,18 @@ func (h *ConnectHandler) SubmitCallback(ctx context.Context, req *connect.Reques
 		RequestId:   acc.RequestID,
 		DeliveryIds: acc.DeliveryIDs,
 	}), nil
+}
+
+// callbackOf is the callback a Connect request describes.
+func callbackOf(m *callgatev1.SubmitCallbackRequest) Callback {
+	return Callback{
+		TenantID:       m.GetTenantId(),
+		Content:        m.GetContent(),
+		AppKey:         m.GetProperties().GetAppKey(),
+		Rule:           m.GetProperties().GetRule(),
+		Ext:            m.GetProperties().GetExt(),
+		IdempotencyKey: m.GetIdempotencyKey(),
+	}
 }
 
 // SubmitFeedback implements callgatev1connect.FeedbackServiceHandler.
