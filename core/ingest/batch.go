@@ -49,7 +49,15 @@ type BatchResult struct {
 // one each. A refused callback keeps no other out. The error is for the
 // batch as a whole (credentials, size, rate, store), when nothing of it
 // was stored.
-func (s *Service) SubmitBatch(ctx context.Context, p auth.Principal, tenantID string, cbs []Callback) ([]BatchResult, error) {
+func (s *Service) SubmitBatch(ctx context.Context, p auth.Principal, tenantID string, cbs []Callback) (results []BatchResult, err error) {
+	defer func() {
+		if err != nil { // the whole batch refused: each callback of it counts
+			code := apierr.From(err).Code
+			for range cbs {
+				s.opts.Metrics.Ingest("refused", code, 0)
+			}
+		}
+	}()
 	start := time.Now()
 	if err := s.checkBatch(ctx, p, tenantID, len(cbs)); err != nil {
 		return nil, err
@@ -68,7 +76,7 @@ func (s *Service) SubmitBatch(ctx context.Context, p auth.Principal, tenantID st
 		return nil, apierr.Internal(err)
 	}
 	rcs := RouteConfigs(configs)
-	results := make([]BatchResult, len(cbs))
+	results = make([]BatchResult, len(cbs))
 	var batch []store.NewMessage
 	var at []int // batch[j] is callback at[j]
 	for i, cb := range cbs {
