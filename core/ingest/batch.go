@@ -23,12 +23,6 @@ const (
 	MaxBatchBytes   = 4 << 20
 )
 
-// BatchStore is what SubmitBatch needs of the store on top of [Store]:
-// many messages in one commit.
-type BatchStore interface {
-	InsertMessages(ctx context.Context, ms []store.NewMessage) ([]store.Inserted, error)
-}
-
 // Limiter charges a tenant's ingest rate for a batch of n callbacks at
 // once; over the limit it answers an error that says so (with a
 // RetryAfter() int method for the Retry-After header, when it has one).
@@ -62,10 +56,6 @@ func (s *Service) SubmitBatch(ctx context.Context, p auth.Principal, tenantID st
 	if err := s.checkBatch(ctx, p, tenantID, len(cbs)); err != nil {
 		return nil, err
 	}
-	bs, ok := s.store.(BatchStore)
-	if !ok {
-		return nil, apierr.Internal(errNoBatchStore)
-	}
 	if s.opts.Limiter != nil {
 		if err := s.opts.Limiter.TakeIngest(p.TenantID, len(cbs)); err != nil {
 			return nil, err
@@ -91,7 +81,7 @@ func (s *Service) SubmitBatch(ctx context.Context, p auth.Principal, tenantID st
 		batch, at = append(batch, nm), append(at, i)
 	}
 	if len(batch) > 0 {
-		stored, err := bs.InsertMessages(ctx, batch)
+		stored, err := s.store.InsertMessages(ctx, batch)
 		if err != nil {
 			return nil, apierr.Internal(err)
 		}
@@ -119,8 +109,6 @@ func (s *Service) SubmitBatch(ctx context.Context, p auth.Principal, tenantID st
 	}
 	return results, nil
 }
-
-var errNoBatchStore = errors.New("the store takes no batches")
 
 // checkBatch refuses a batch as a whole: another tenant's, empty, or too
 // large.
@@ -174,52 +162,30 @@ func (h *RESTHandler) batch(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if err := h.svc.checkBatch(ctx, p, r.PathValue("tenantId"), len(body.Callbacks)); err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	cbs := make([]Callback, len(body.Callbacks))
-	refused := make([]*apierr.Error, len(body.Callbacks))
 	for i, item := range body.Callbacks {
 		cb, err := item.callback()
 		if err != nil {
-			refused[i] = apierr.From(err)
-			continue
+			h.fail(w, r, apierr.New(apierr.ParamError, "callbacks[%d]: %s", i, apierr.From(err).Message))
+			return
 		}
 		cb.IdempotencyKey = item.IdempotencyKey
 		cbs[i] = cb
 	}
-	// Callbacks already refused here are left out of the batch and put
-	// back in their places in the answer.
-	var send []Callback
-	var at []int
-	for i, cb := range cbs {
-		if refused[i] == nil {
-			send, at = append(send, cb), append(at, i)
-		}
+	results, err := h.svc.SubmitBatch(ctx, p, r.PathValue("tenantId"), cbs)
+	if err != nil {
+		h.fail(w, r, err)
+		return
 	}
-	items := make([]batchItem, len(cbs))
-	if len(send) > 0 {
-		results, err := h.svc.SubmitBatch(ctx, p, r.PathValue("tenantId"), send)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		for j, res := range results {
-			if res.Err != nil {
-				refused[at[j]] = res.Err
-				continue
-			}
-			items[at[j]] = batchItem{MessageID: res.MessageID, DeliveryIDs: nonNil(res.DeliveryIDs), Duplicate: res.Duplicate, Code: apierr.OK}
-		}
-	}
+	items := make([]batchItem, len(results))
 	accepted := 0
-	for i, e := range refused {
-		if e != nil {
-			items[i] = batchItem{Code: e.Code, Message: e.Message}
+	for i, res := range results {
+		if res.Err != nil {
+			items[i] = batchItem{Code: res.Err.Code, Message: res.Err.Message}
 			continue
 		}
 		accepted++
+		items[i] = batchItem{MessageID: res.MessageID, DeliveryIDs: nonNil(res.DeliveryIDs), Duplicate: res.Duplicate, Code: apierr.OK}
 	}
 	h.write(w, r, http.StatusOK, Envelope{
 		Code:    apierr.OK,

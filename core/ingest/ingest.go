@@ -30,6 +30,8 @@ type Store interface {
 	GetTenant(ctx context.Context, id string) (store.Tenant, error)
 	ConfigRefs(ctx context.Context, tenantID string) ([]store.ConfigRef, error)
 	InsertMessage(ctx context.Context, m store.Message, ds []store.Delivery) (store.Message, []store.Delivery, bool, error)
+	// InsertMessages stores a batch in one commit (see SubmitBatch).
+	InsertMessages(ctx context.Context, ms []store.NewMessage) ([]store.Inserted, error)
 	AddReceipt(ctx context.Context, tenantID string, r store.Receipt) (store.Receipt, error)
 	AddVendorReceipt(ctx context.Context, vr store.VendorReceipt) (store.Receipt, error)
 }
